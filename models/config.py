@@ -1,0 +1,228 @@
+"""Domain config: maps a user's own item table and interaction log onto interec's schema.
+
+A domain is a folder holding a `domain.toml` (or `domain.json`) and the files it names. Everything is
+validated up front so a bad config fails with one message that names the problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAMES = ("domain.toml", "domain.json")
+SUPPORTED_FORMATS = ("csv", "tsv", "parquet", "jsonl")
+RESERVED = {"iid", "id", "title", "popularity"}
+
+
+class DomainError(Exception):
+    """A problem with a domain's config or data, phrased for the person who wrote the config."""
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A column computed from another one by a regex capture group (e.g. year from "Toy Story (1995)")."""
+
+    name: str
+    source: str
+    regex: str
+    kind: str = "number"  # number | text
+
+
+@dataclass(frozen=True)
+class Join:
+    """Extra per-item text aggregated from another file (e.g. MovieLens user tags)."""
+
+    name: str
+    path: Path
+    key: str
+    column: str
+    max_values: int = 30
+
+
+@dataclass(frozen=True)
+class ItemsConfig:
+    path: Path
+    id: str
+    title: str
+    text: tuple[str, ...] = ()
+    lists: dict[str, str] = field(default_factory=dict)  # column -> separator, or "json"
+    numbers: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    derive: tuple[Derived, ...] = ()
+    joins: tuple[Join, ...] = ()
+    null_values: tuple[str, ...] = ()
+    describe: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def attribute_columns(self) -> list[str]:
+        """User-facing attribute columns in a stable order (after id and title)."""
+        cols = list(self.lists) + list(self.numbers) + [d.name for d in self.derive]
+        cols += list(self.dates) + list(self.text) + [j.name for j in self.joins]
+        seen: set[str] = set()
+        return [c for c in cols if not (c in seen or seen.add(c))]
+
+
+@dataclass(frozen=True)
+class InteractionsConfig:
+    path: Path
+    user: str
+    item: str
+    time: str | None = None
+    rating: str | None = None
+    positive_at: float | None = None
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    root: Path
+    config_path: Path
+    name: str
+    item_word: str
+    description: str
+    items: ItemsConfig
+    interactions: InteractionsConfig
+
+    def describe(self, column: str) -> str:
+        return self.items.describe.get(column, column.replace("_", " "))
+
+    def input_files(self) -> list[Path]:
+        files = [self.config_path, self.items.path, self.interactions.path]
+        return files + [j.path for j in self.items.joins]
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def find_config(path: str | Path) -> Path:
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p.resolve()
+    if not p.exists():
+        raise DomainError(f"domain folder not found: {p}")
+    for name in CONFIG_NAMES:
+        if (p / name).is_file():
+            return (p / name).resolve()
+    raise DomainError(f"no domain config in {p}: expected one of {', '.join(CONFIG_NAMES)}")
+
+
+def _read_raw(cfg_path: Path) -> dict[str, Any]:
+    try:
+        if cfg_path.suffix == ".json":
+            data = json.loads(cfg_path.read_text(encoding="utf-8"))
+        else:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise DomainError(f"{cfg_path.name} is not valid {cfg_path.suffix[1:].upper()}: {e}") from None
+    if not isinstance(data, dict):
+        raise DomainError(f"{cfg_path.name} must hold a table/object at top level")
+    return data
+
+
+def _need(section: dict[str, Any], key: str, where: str) -> Any:
+    if key not in section or section[key] in (None, ""):
+        raise DomainError(f"{where}: missing required key '{key}'")
+    return section[key]
+
+
+def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise DomainError(f"{where}: expected a list of column names, got {value!r}")
+
+
+def _file(root: Path, rel: Any, where: str) -> Path:
+    if not isinstance(rel, str):
+        raise DomainError(f"{where}: 'path' must be a string")
+    p = (root / rel).resolve()
+    if not p.is_file():
+        raise DomainError(f"{where}: file not found: {rel} (looked in {root})")
+    fmt = file_format(p)
+    if fmt not in SUPPORTED_FORMATS:
+        raise DomainError(f"{where}: unsupported file type '{p.suffix}' for {rel}; use CSV, TSV, Parquet or JSON-lines")
+    return p
+
+
+def file_format(p: Path) -> str:
+    suffix = p.suffix.lower().lstrip(".")
+    return {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv", "tsv": "tsv",
+            "parquet": "parquet", "pq": "parquet"}.get(suffix, suffix)
+
+
+def _parse_items(root: Path, raw: dict[str, Any]) -> ItemsConfig:
+    where = "[items]"
+    path = _file(root, _need(raw, "path", where), where)
+    lists_raw = raw.get("lists") or {}
+    if isinstance(lists_raw, list):
+        lists_raw = {c: "json" for c in lists_raw}
+    if not isinstance(lists_raw, dict):
+        raise DomainError(f"{where}: 'lists' must map column -> separator (or \"json\")")
+    derive = []
+    for name, spec in (raw.get("derive") or {}).items():
+        if not isinstance(spec, dict):
+            raise DomainError(f"[items.derive.{name}]: expected a table with 'from' and 'regex'")
+        regex = _need(spec, "regex", f"[items.derive.{name}]")
+        try:
+            if re.compile(regex).groups < 1:
+                raise DomainError(f"[items.derive.{name}]: regex needs one capture group")
+        except re.error as e:
+            raise DomainError(f"[items.derive.{name}]: bad regex: {e}") from None
+        derive.append(Derived(name, _need(spec, "from", f"[items.derive.{name}]"), regex,
+                              spec.get("type", "number")))
+    joins = []
+    for i, spec in enumerate(raw.get("join") or []):
+        w = f"[[items.join]] #{i + 1}"
+        joins.append(Join(_need(spec, "as", w), _file(root, _need(spec, "path", w), w),
+                          _need(spec, "key", w), _need(spec, "column", w), int(spec.get("max_values", 30))))
+    cfg = ItemsConfig(
+        path=path, id=_need(raw, "id", where), title=_need(raw, "title", where),
+        text=_as_tuple(raw.get("text"), f"{where} text"), lists={str(k): str(v) for k, v in lists_raw.items()},
+        numbers=_as_tuple(raw.get("numbers"), f"{where} numbers"), dates=_as_tuple(raw.get("dates"), f"{where} dates"),
+        derive=tuple(derive), joins=tuple(joins), null_values=_as_tuple(raw.get("null_values"), f"{where} null_values"),
+        describe={str(k): str(v) for k, v in (raw.get("describe") or {}).items()},
+    )
+    for col in cfg.attribute_columns:
+        if not _IDENT.match(col):
+            raise DomainError(f"{where}: column name '{col}' must be a plain identifier (letters, digits, _)")
+        if col in RESERVED:
+            raise DomainError(f"{where}: column name '{col}' is reserved; rename it with a derived column")
+    return cfg
+
+
+def _parse_interactions(root: Path, raw: dict[str, Any]) -> InteractionsConfig:
+    where = "[interactions]"
+    pos = raw.get("positive_at")
+    if pos is not None and not isinstance(pos, int | float):
+        raise DomainError(f"{where}: 'positive_at' must be a number")
+    if pos is not None and not raw.get("rating"):
+        raise DomainError(f"{where}: 'positive_at' needs a 'rating' column")
+    return InteractionsConfig(
+        path=_file(root, _need(raw, "path", where), where), user=_need(raw, "user", where),
+        item=_need(raw, "item", where), time=raw.get("time") or None, rating=raw.get("rating") or None,
+        positive_at=float(pos) if pos is not None else None,
+    )
+
+
+def load_config(path: str | Path) -> DomainConfig:
+    """Read and validate a domain config; raises DomainError with a one-line reason."""
+    cfg_path = find_config(path)
+    root = cfg_path.parent
+    raw = _read_raw(cfg_path)
+    for section in ("items", "interactions"):
+        if not isinstance(raw.get(section), dict):
+            raise DomainError(f"{cfg_path.name}: missing section [{section}]")
+    name = str(raw.get("name") or root.name)
+    if not re.match(r"^[A-Za-z0-9_-]+$", name):
+        raise DomainError(f"{cfg_path.name}: name '{name}' may use only letters, digits, '-' and '_'")
+    return DomainConfig(
+        root=root, config_path=cfg_path, name=name, item_word=str(raw.get("item_word") or "item"),
+        description=str(raw.get("description") or ""),
+        items=_parse_items(root, raw["items"]), interactions=_parse_interactions(root, raw["interactions"]),
+    )

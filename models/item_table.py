@@ -1,0 +1,285 @@
+"""The item table engine behind the SQL tools: one SELECT over one table, read-only, capped, timed.
+
+LLM-written SQL is parsed with sqlglot, checked, and repaired before it runs: unknown columns are snapped
+to the nearest real column, categorical values to the nearest existing value, and `genres = 'Comedy'` on
+a list column becomes `genres LIKE '%Comedy%'`. SQLite then runs it on a read-only connection with an
+authorizer that allows only reads of the item table, so even a parser gap cannot write or attach.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+from rapidfuzz import fuzz, process
+from sqlglot import exp
+
+TABLE = "items"
+HIDDEN = ("iid", "id")  # internal/user ids never reach the LLM
+SAFE_FUNCTIONS = {
+    "abs", "avg", "coalesce", "count", "group_concat", "ifnull", "instr", "length", "like", "lower", "ltrim",
+    "max", "min", "nullif", "replace", "round", "rtrim", "substr", "substring", "sum", "total", "trim",
+    "upper", "glob", "cast", "iif", "printf", "random",
+}
+FORBIDDEN_NODES = (exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Create, exp.Alter, exp.Command,
+                   exp.Pragma, exp.Attach, exp.Detach, exp.Transaction, exp.Commit, exp.Rollback, exp.With,
+                   exp.Into)
+
+
+class SQLError(Exception):
+    """A query the engine refuses or cannot run; the message is short and ends with a schema hint."""
+
+
+@dataclass
+class Column:
+    name: str
+    kind: str  # text | list | number | date
+    description: str
+    values: list[str] = field(default_factory=list)  # categorical values (lists, low-cardinality text)
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class TableSchema:
+    """What the LLM may know about the table: columns, meanings, ranges, example values."""
+
+    columns: list[Column]
+    n_rows: int
+    aliases: list[str] = field(default_factory=list)  # table names accepted in FROM besides `items`
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def get(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def hint(self) -> str:
+        return f"Table {TABLE}({', '.join(self.names())})."
+
+    def prompt(self, max_values: int = 10) -> str:
+        """Compact schema text for prompts: one line per column."""
+        lines = [f"Table `{TABLE}` ({self.n_rows} rows). Columns:"]
+        for c in self.columns:
+            line = f"- {c.name} ({c.kind}): {c.description}"
+            if c.kind == "number" and c.min is not None:
+                line += f"; range {c.min:g}..{c.max:g}"
+            if c.values:
+                line += "; values: " + ", ".join(c.values[:max_values])
+            if c.kind == "list":
+                line += " (a list: use LIKE '%value%')"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def save(self, path: Path) -> None:
+        data = {"columns": [c.to_json() for c in self.columns], "n_rows": self.n_rows, "aliases": self.aliases}
+        path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> TableSchema:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls([Column(**c) for c in data["columns"]], data["n_rows"], data.get("aliases", []))
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    notes: list[str]
+    sql: str
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r, strict=False)) for r in self.rows]
+
+
+def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+    if action == sqlite3.SQLITE_SELECT:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_READ:
+        return sqlite3.SQLITE_OK if arg1 == TABLE else sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION:
+        return sqlite3.SQLITE_OK if (arg2 or "").lower() in SAFE_FUNCTIONS else sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_DENY
+
+
+class ItemTable:
+    """Read-only SQL access to one domain's item table (one connection per thread)."""
+
+    def __init__(self, db_path: Path, schema: TableSchema, row_cap: int = 50, time_limit_s: float = 2.0):
+        self.db_path = Path(db_path)
+        self.schema = schema
+        self.row_cap = row_cap
+        self.time_limit_s = time_limit_s
+        self._local = threading.local()
+        self._cols = {c.name.lower(): c.name for c in schema.columns}
+        self._all_cols = {**self._cols, **{h: h for h in HIDDEN}}
+        self._tables = {TABLE, *(a.lower() for a in schema.aliases)}
+
+    # ---- connection -------------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False)
+            conn.execute("PRAGMA query_only = ON")
+            conn.set_authorizer(_authorizer)
+            self._local.conn = conn
+        return conn
+
+    def _run(self, sql: str, params: tuple[Any, ...] = (), cap: int | None = None) -> tuple[list[str], list[tuple[Any, ...]], bool]:
+        conn = self._conn()
+        deadline = time.monotonic() + self.time_limit_s
+        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 2000)
+        try:
+            cur = conn.execute(sql, params)
+            rows = cur.fetchmany(cap + 1) if cap else cur.fetchall()
+            cols = [d[0] for d in cur.description or []]
+            cur.close()
+        except sqlite3.OperationalError as e:
+            if "interrupted" in str(e):
+                raise SQLError(f"query took longer than {self.time_limit_s:g}s and was stopped; "
+                               f"add conditions or a LIMIT. {self.schema.hint()}") from None
+            raise SQLError(f"SQL error: {e}. {self.schema.hint()}") from None
+        except sqlite3.DatabaseError as e:
+            raise SQLError(f"SQL refused: {e}. {self.schema.hint()}") from None
+        finally:
+            conn.set_progress_handler(None, 0)
+        truncated = bool(cap and len(rows) > cap)
+        return cols, rows[:cap] if cap else rows, truncated
+
+    # ---- validation and repair --------------------------------------------------------------------
+    def check(self, sql: str, allow_hidden: bool = False) -> tuple[exp.Select, list[str]]:
+        """Parse, validate and repair one SELECT; returns the tree and notes on what was changed."""
+        text = (sql or "").strip().rstrip(";").strip()
+        if not text:
+            raise SQLError(f"empty query. {self.schema.hint()}")
+        if len(text) > 4000:
+            raise SQLError("query too long (over 4000 characters)")
+        try:
+            trees = [t for t in sqlglot.parse(text, read="sqlite") if t is not None]
+        except sqlglot.errors.SqlglotError as e:
+            raise SQLError(f"could not parse SQL: {str(e).splitlines()[0][:160]}. {self.schema.hint()}") from None
+        if len(trees) != 1:
+            raise SQLError(f"exactly one SELECT statement is allowed. {self.schema.hint()}")
+        tree = trees[0]
+        if not isinstance(tree, exp.Select):
+            raise SQLError(f"only SELECT queries are allowed. {self.schema.hint()}")
+        for node in tree.walk():
+            if isinstance(node, FORBIDDEN_NODES):
+                raise SQLError(f"{type(node).__name__.upper()} is not allowed; write one plain SELECT. "
+                               f"{self.schema.hint()}")
+            if isinstance(node, exp.Anonymous) and str(node.name).lower() not in SAFE_FUNCTIONS:
+                raise SQLError(f"function {node.name}() is not allowed. {self.schema.hint()}")
+        notes: list[str] = []
+        for table in tree.find_all(exp.Table):
+            name = table.name.lower()
+            if name not in self._tables:
+                raise SQLError(f"unknown table '{table.name}': only `{TABLE}` can be queried. {self.schema.hint()}")
+            if table.name != TABLE:
+                table.set("this", exp.to_identifier(TABLE))
+        aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+        for col in list(tree.find_all(exp.Column)):
+            self._snap_column(col, aliases, allow_hidden, notes)
+        self._snap_values(tree, notes)
+        return tree, notes
+
+    def _snap_column(self, col: exp.Column, aliases: set[str], allow_hidden: bool, notes: list[str]) -> None:
+        name = col.name
+        low = name.lower()
+        known = self._all_cols if allow_hidden else self._cols
+        if col.table and col.table.lower() not in self._tables:
+            col.set("table", None)
+        if low in known:
+            if known[low] != name:
+                col.set("this", exp.to_identifier(known[low]))
+            return
+        if low in aliases or isinstance(col.this, exp.Star):
+            return
+        if low in HIDDEN:
+            raise SQLError(f"column '{name}' is internal; use title. {self.schema.hint()}")
+        best = process.extractOne(low, list(self._cols), scorer=fuzz.WRatio, score_cutoff=70)
+        if best is None:
+            raise SQLError(f"unknown column '{name}'. {self.schema.hint()}")
+        real = self._cols[best[0]]
+        col.set("this", exp.to_identifier(real))
+        notes.append(f"column '{name}' read as '{real}'")
+
+    def _snap_value(self, column: Column, value: str) -> str | None:
+        if not column.values:
+            return value
+        lowered = {v.lower(): v for v in column.values}
+        if value.lower() in lowered:
+            return lowered[value.lower()]
+        best = process.extractOne(value.lower(), list(lowered), scorer=fuzz.WRatio, score_cutoff=80)
+        return lowered[best[0]] if best else None
+
+    def _snap_values(self, tree: exp.Expression, notes: list[str]) -> None:
+        for node in list(tree.find_all(exp.Like, exp.ILike, exp.EQ, exp.NEQ)):
+            col, lit = node.this, node.expression
+            if not (isinstance(col, exp.Column) and isinstance(lit, exp.Literal) and lit.is_string):
+                continue
+            meta = self.schema.get(col.name)
+            if meta is None or meta.kind not in ("list", "text") or not meta.values:
+                continue
+            raw = lit.this
+            core = raw.strip("%")
+            snapped = self._snap_value(meta, core)
+            if snapped is None:
+                continue  # leave it: a free-text LIKE may still match
+            if snapped != core:
+                notes.append(f"value '{core}' read as '{snapped}' in {meta.name}")
+            if meta.kind == "list" and isinstance(node, exp.EQ | exp.NEQ):
+                like = exp.Like(this=col.copy(), expression=exp.Literal.string(f"%{snapped}%"))
+                node.replace(like if isinstance(node, exp.EQ) else exp.Not(this=like))
+                notes.append(f"{meta.name} is a list: '=' read as LIKE '%{snapped}%'")
+            else:
+                lit.set("this", raw.replace(core, snapped) if core else raw)
+
+    # ---- public API -------------------------------------------------------------------------------
+    def query(self, sql: str, row_cap: int | None = None) -> QueryResult:
+        """Look-up over the full table; rows are for the LLM, so internal ids are dropped."""
+        tree, notes = self.check(sql)
+        cap = row_cap or self.row_cap
+        if isinstance(tree.expressions[0], exp.Star) and len(tree.expressions) == 1:
+            tree.set("expressions", [exp.column(c) for c in self.schema.names()])
+        final = tree.sql(dialect="sqlite")
+        cols, rows, truncated = self._run(final, cap=cap)
+        keep = [i for i, c in enumerate(cols) if c not in HIDDEN]
+        return QueryResult([cols[i] for i in keep], [tuple(r[i] for i in keep) for r in rows], truncated, notes, final)
+
+    def filter_ids(self, sql: str, candidates: list[int] | None = None, cap: int = 5000) -> tuple[list[int], list[str]]:
+        """Hard filter: the iids that satisfy the query's WHERE, restricted to `candidates` when given."""
+        tree, notes = self.check(sql)
+        where = tree.args.get("where")
+        cond = where.this if where is not None else exp.true()
+        if candidates is not None:
+            ids = ",".join(str(int(i)) for i in candidates) or "-1"
+            cond = exp.and_(exp.paren(cond), sqlglot.parse_one(f"iid IN ({ids})", read="sqlite"))
+        order = tree.args.get("order")
+        select = exp.select("iid").from_(TABLE).where(cond)
+        if order is not None:
+            select.set("order", order)
+        final = select.sql(dialect="sqlite")
+        _, rows, _ = self._run(final, cap=cap)
+        return [int(r[0]) for r in rows], notes
+
+    def rows_for(self, iids: list[int], columns: list[str] | None = None) -> list[dict[str, Any]]:
+        """Attribute rows for given items, in the given order (for the reply writer and explanations)."""
+        if not iids:
+            return []
+        cols = columns or ["title", *[c for c in self.schema.names() if c != "title"]]
+        qcols = ", ".join(f'"{c}"' for c in ["iid", *cols])
+        ids = ",".join(str(int(i)) for i in iids)
+        names, rows, _ = self._run(f"SELECT {qcols} FROM {TABLE} WHERE iid IN ({ids})")
+        by_id = {r[0]: dict(zip(names[1:], r[1:], strict=False)) for r in rows}
+        return [by_id[i] for i in iids if i in by_id]
