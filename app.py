@@ -1,0 +1,133 @@
+"""interec command line: build a domain, inspect it, chat with the agent.
+
+Every subcommand parses its arguments, calls one library function and prints the result. Errors the
+user can fix (bad config, missing column, unbuilt domain, dead LLM endpoint) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+DEFAULT_DOMAIN = "data/movielens"
+
+
+def _add_domain(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--domain", default=DEFAULT_DOMAIN, help="domain folder (with domain.toml/json)")
+    p.add_argument("--artifacts", default=None, help="artifacts root (default $INTEREC_ARTIFACTS or ~/.cache/interec/artifacts)")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from models.build import build_domain
+    from models.config import load_config
+    from models.domain import artifacts_dir
+
+    cfg = load_config(args.domain)
+    report = build_domain(cfg, artifacts_dir(cfg, args.artifacts), progress=not args.quiet, index=not args.no_index)
+    s = report.stats
+    for w in report.warnings:
+        print(f"warning: {w}")
+    word = s.get("interaction_word", "interactions")
+    print(f"{cfg.name}: {s['items']:,} items, {s['interactions']:,} {word}, {s['users']:,} users "
+          f"(train {s['train']:,} / valid {s['valid']:,} / test {s['test']:,})")
+    for step, state in report.steps.items():
+        print(f"  {step}: {state}")
+    print(f"artifacts: {report.artifacts}  ({report.seconds:.1f} s)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from models.domain import load_domain
+
+    d = load_domain(args.domain, args.artifacts)
+    print(f"domain {d.name} ({d.config.item_word}s) at {d.artifacts}")
+    print(d.schema.prompt())
+    for step, meta in sorted(d.manifest.items()):
+        print(f"{step}: {json.dumps(meta.get('stats', {}))}")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from models.domain import load_domain
+    from models.item_table import SQLError
+
+    d = load_domain(args.domain, args.artifacts)
+    try:
+        res = d.table.query(args.query, row_cap=args.limit)
+    except SQLError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for note in res.notes:
+        print(f"note: {note}")
+    for rec in res.records():
+        print(json.dumps(rec, ensure_ascii=False))
+    if res.truncated:
+        print(f"... more rows (capped at {args.limit})")
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from models.domain import load_domain
+
+    d = load_domain(args.domain, args.artifacts)
+    for m in d.resolver.resolve(args.title, k=args.k):
+        print(f"{m.confidence:.2f}  {m.title}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.py", description="interec: a conversational recommender for any catalog")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("build", help="validate a domain, normalise its data, split, index (idempotent)")
+    _add_domain(p)
+    p.add_argument("--no-index", action="store_true", help="skip the embedding index")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("info", help="show a built domain's table schema and build stats")
+    _add_domain(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("sql", help="run a read-only SELECT on the item table (as the agent's look-up tool does)")
+    _add_domain(p)
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("resolve", help="match free text to catalog titles")
+    _add_domain(p)
+    p.add_argument("title")
+    p.add_argument("-k", type=int, default=5)
+    p.set_defaults(func=cmd_resolve)
+    return parser
+
+
+def run(argv: list[str] | None = None) -> int:
+    from models.config import DomainError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        return func(args)
+    except DomainError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> Any:
+    sys.exit(run(argv))
+
+
+if __name__ == "__main__":
+    main()
