@@ -57,6 +57,7 @@ class TableSchema:
     columns: list[Column]
     n_rows: int
     aliases: list[str] = field(default_factory=list)  # table names accepted in FROM besides `items`
+    column_aliases: dict[str, str] = field(default_factory=dict)  # the user's own names, e.g. name -> title
 
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
@@ -82,13 +83,15 @@ class TableSchema:
         return "\n".join(lines)
 
     def save(self, path: Path) -> None:
-        data = {"columns": [c.to_json() for c in self.columns], "n_rows": self.n_rows, "aliases": self.aliases}
+        data = {"columns": [c.to_json() for c in self.columns], "n_rows": self.n_rows, "aliases": self.aliases,
+                "column_aliases": self.column_aliases}
         path.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> TableSchema:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls([Column(**c) for c in data["columns"]], data["n_rows"], data.get("aliases", []))
+        return cls([Column(**c) for c in data["columns"]], data["n_rows"], data.get("aliases", []),
+                   data.get("column_aliases", {}))
 
 
 @dataclass
@@ -123,6 +126,7 @@ class ItemTable:
         self.time_limit_s = time_limit_s
         self._local = threading.local()
         self._cols = {c.name.lower(): c.name for c in schema.columns}
+        self._cols.update({k.lower(): v for k, v in schema.column_aliases.items() if k.lower() not in self._cols})
         self._all_cols = {**self._cols, **{h: h for h in HIDDEN}}
         self._tables = {TABLE, *(a.lower() for a in schema.aliases)}
 
@@ -188,16 +192,18 @@ class ItemTable:
             if table.name != TABLE:
                 table.set("this", exp.to_identifier(TABLE))
         aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+        qualifiers = self._tables | {t.alias.lower() for t in tree.find_all(exp.Table) if t.alias}
         for col in list(tree.find_all(exp.Column)):
-            self._snap_column(col, aliases, allow_hidden, notes)
+            self._snap_column(col, aliases, qualifiers, allow_hidden, notes)
         self._snap_values(tree, notes)
         return tree, notes
 
-    def _snap_column(self, col: exp.Column, aliases: set[str], allow_hidden: bool, notes: list[str]) -> None:
+    def _snap_column(self, col: exp.Column, aliases: set[str], qualifiers: set[str], allow_hidden: bool,
+                     notes: list[str]) -> None:
         name = col.name
         low = name.lower()
         known = self._all_cols if allow_hidden else self._cols
-        if col.table and col.table.lower() not in self._tables:
+        if col.table and col.table.lower() not in qualifiers:
             col.set("table", None)
         if low in known:
             if known[low] != name:
@@ -207,10 +213,10 @@ class ItemTable:
             return
         if low in HIDDEN:
             raise SQLError(f"column '{name}' is internal; use title. {self.schema.hint()}")
-        best = process.extractOne(low, list(self._cols), scorer=fuzz.WRatio, score_cutoff=70)
+        best = process.extractOne(low, [c.name for c in self.schema.columns], scorer=fuzz.WRatio, score_cutoff=70)
         if best is None:
             raise SQLError(f"unknown column '{name}'. {self.schema.hint()}")
-        real = self._cols[best[0]]
+        real = best[0]
         col.set("this", exp.to_identifier(real))
         notes.append(f"column '{name}' read as '{real}'")
 

@@ -51,7 +51,8 @@ def describe_table(cfg: DomainConfig, items: pd.DataFrame) -> TableSchema:
     cols[-1].min, cols[-1].max, cols[-1].mean = float(pop.min()), float(pop.max()), round(float(pop.mean()), 2)
     aliases = sorted({cfg.name.lower(), f"{cfg.name.lower()}_information", f"{cfg.item_word.lower()}s",
                       cfg.item_word.lower(), "item", "catalog"} - {TABLE})
-    return TableSchema(cols, len(items), aliases)
+    col_aliases = {cfg.items.title.lower(): "title"} if cfg.items.title.lower() != "title" else {}
+    return TableSchema(cols, len(items), aliases, col_aliases)
 
 
 def write_item_db(items: pd.DataFrame, schema: TableSchema, path: Path) -> None:
