@@ -1,1 +1,11 @@
-"""prompts package."""
+"""Prompt texts (plain files here) and a loader; the graph fills them with str.format."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> str:
+    return resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8")

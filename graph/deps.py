@@ -1,0 +1,64 @@
+"""What the graph's nodes need besides state: the domain, its tools, the LLM and the stores.
+
+Built once per process (CLI, server lifespan, test fixture) and closed over by the nodes, so no
+node opens clients or loads models on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from graph.plan_schema import make_plan_model, plan_tools
+from memory.demos import DemoStore
+from memory.profile import ProfileStore
+from models.domain import Domain
+from prompts import load
+from tools.context import ToolContext
+
+
+@dataclass
+class AgentDeps:
+    domain: Domain
+    llm: BaseChatModel
+    profiles: ProfileStore
+    demos: DemoStore | None = None
+    critic: str = "rules"  # rules | llm (an extra LLM call that reviews each attempt)
+    max_attempts: int = 3
+    history_turns: int = 3  # user/assistant exchanges shown to the LLM
+    n_demos: int = 3
+    use_models: bool = True
+    _tool_ctx: dict[str, ToolContext] = field(default_factory=dict, repr=False)
+
+    def tools(self, mode: str = "accuracy", seed: int = 0) -> ToolContext:
+        """A tool context per mode, sharing the lazily loaded vectors and models."""
+        base = self._tool_ctx.get("accuracy")
+        if base is None:
+            base = self._tool_ctx["accuracy"] = ToolContext(self.domain, use_models=self.use_models)
+        if mode == "accuracy" and seed == 0:
+            return base
+        ctx = ToolContext(self.domain, mode=mode, seed=seed, use_models=self.use_models)
+        ctx.__dict__.update({k: v for k, v in base.__dict__.items() if k in ("item_vectors", "index", "ranker", "itemcf")})
+        return ctx
+
+    @cached_property
+    def plan_model(self) -> Any:
+        return make_plan_model(self.domain.schema)
+
+    @cached_property
+    def plan_system(self) -> str:
+        from graph.hints import year_column
+
+        schema = self.domain.schema
+        tool_lines = []
+        for t in plan_tools():
+            fields = ", ".join(t.make_args(schema).model_fields)
+            tool_lines.append(f"- {t.name} {{{fields}}}: {t.description}")
+        lists = [c.name for c in schema.columns if c.kind == "list"]
+        word = self.domain.config.item_word
+        return load("plan_system").format(item=word, items=word + "s", tools="\n".join(tool_lines),
+                                          ycol=year_column(schema) or "year", listcol=lists[0] if lists else "category",
+                                          schema=schema.prompt())

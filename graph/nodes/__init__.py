@@ -1,0 +1,1 @@
+"""Graph nodes: load_memory -> plan -> execute -> reflect -> respond -> save_memory."""

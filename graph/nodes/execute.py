@@ -1,0 +1,48 @@
+"""execute: run the plan's steps over the candidate bus; a failing step is recorded, never raised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from pydantic import ValidationError
+
+from graph.deps import AgentDeps
+from graph.nodes.common import TurnSettings, emit
+from graph.state import State
+from tools.bus import Bus
+from tools.registry import get_tool
+
+
+def run_steps(deps: AgentDeps, steps: list[dict[str, Any]], mode: str = "accuracy", seed: int = 0) -> Bus:
+    ctx = deps.tools(mode, seed)
+    bus = Bus()
+    schema = deps.domain.schema
+    for step in steps:
+        name = step.get("tool", "?")
+        args = {k: v for k, v in step.items() if k != "tool"}
+        emit({"stage": "tool", "tool": name, "candidates": bus.size(ctx.n_items)})
+        try:
+            spec = get_tool(name)
+            parsed = spec.make_args(schema).model_validate(args)
+            out = spec.run(ctx, bus, parsed)
+            bus.record(name, args, out, visible=spec.family in ("lookup", "map"))
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()[:3])
+            bus.record(name, args, f"bad input: {problems}", error=True)
+        except Exception as e:  # noqa: BLE001 - any tool failure is data for the critic, not a crash
+            bus.record(name, args, f"{type(e).__name__}: {e}"[:400], error=True)
+    return bus
+
+
+def make_execute(deps: AgentDeps) -> Any:
+    def execute(state: State, config: RunnableConfig) -> dict[str, Any]:
+        s = TurnSettings.from_config(config)
+        plan = state.get("plan") or {}
+        bus = run_steps(deps, plan.get("steps", []), s.mode, s.seed + state.get("attempts", 0))
+        for note in state.get("plan_notes", []):
+            bus.track.insert(0, {"tool": "plan-check", "input": {}, "output": note, "error": False, "visible": False})
+        emit({"stage": "executed", "items": len(bus.mapped), "errors": len(bus.errors())})
+        return {"bus": bus.to_dict()}
+
+    return execute

@@ -1,0 +1,71 @@
+"""plan: one structured LLM call -> a typed plan, then validated and repaired in code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+
+from graph.deps import AgentDeps
+from graph.hints import read_hints
+from graph.nodes.common import emit, history, last_user_text, user_texts
+from graph.state import State
+from graph.validate import repair_plan
+from models.llm import LLMConfigError, LLMOutputError, LLMUnavailable
+
+RELAX = "Nothing matched all conditions"
+
+
+def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessage]:
+    """Stable system prompt first (the local server caches it), per-turn content after it."""
+    msgs: list[BaseMessage] = [SystemMessage(deps.plan_system)]
+    for demo in state.get("demos", []):
+        msgs.append(HumanMessage(demo["request"]))
+        msgs.append(AIMessage(json.dumps(demo["plan"], separators=(",", ":"))))
+    parts = []
+    hist = history(state.get("messages", []), deps.history_turns)
+    if hist:
+        parts.append(f"Conversation so far:\n{hist}")
+    profile = state.get("profile") or {}
+    likes = [x.replace("=", ": ") for x in profile.get("like", [])[-8:]]
+    dislikes = [x.replace("=", ": ") for x in profile.get("dislike", [])[-8:]]
+    if likes or dislikes:
+        parts.append(f"Known about this user: likes {', '.join(likes) or '-'}; dislikes {', '.join(dislikes) or '-'}")
+    for c in state.get("critiques", [])[-2:]:
+        parts.append(f"Your previous plan was rejected: {c}")
+    parts.append(message if len(parts) == 0 else f"Request: {message}")
+    msgs.append(HumanMessage("\n\n".join(parts)))
+    return msgs
+
+
+def make_plan(deps: AgentDeps) -> Any:
+    from models.structured import structured_call
+
+    def plan(state: State, config: RunnableConfig) -> dict[str, Any]:
+        attempt = state.get("attempts", 0) + 1
+        emit({"stage": "planning", "attempt": attempt})
+        message = last_user_text(state.get("messages", []))
+        calls = state.get("llm_calls", 0) + 1
+        try:
+            raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, message), name="plan",
+                                  config={"tags": ["nostream", "plan"], "run_name": "plan_llm"})
+        except LLMOutputError as e:
+            crit = f"The plan was not valid: {str(e)[:300]}. You should output one JSON object that fits the schema."
+            return {"plan": None, "attempts": attempt, "llm_calls": calls,
+                    "critiques": [*state.get("critiques", []), crit]}
+        except (LLMUnavailable, LLMConfigError) as e:
+            return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": str(e)}
+        profile = state.get("profile") or {}
+        hints = read_hints(message, deps.domain.schema, deps.domain.resolver)
+        relax = sum(1 for c in state.get("critiques", []) if c.startswith(RELAX))
+        fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints,
+                            deps.domain, user_texts(state.get("messages", [])), profile, message, relax)
+        expect = [f"{c}={v}" for c, v in hints.include]
+        plan_dict = {"steps": fixed.steps, "reply": fixed.reply, "like": fixed.like, "dislike": fixed.dislike,
+                     "expect": expect, "n": hints.n}
+        emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": fixed.is_direct})
+        return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt, "llm_calls": calls}
+
+    return plan

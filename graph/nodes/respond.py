@@ -1,0 +1,117 @@
+"""respond: the reply writer sees the request, short history and the visible track, and is grounded.
+
+Every item the reply names must come from this turn's tools; the check is code, not a prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+
+from graph.deps import AgentDeps
+from graph.grounding import check_reply, template_reply
+from graph.nodes.common import TurnSettings, emit, history, last_user_text, text_of
+from graph.state import State
+from models.catalog import LIST_SEP
+from models.llm import LLMError
+from prompts import load
+from tools.bus import Bus
+
+STYLES = {"concise": "Be brief: one short sentence per item, at most 90 words in all.",
+          "detailed": "Give two sentences per item with concrete details from its attributes."}
+FALLBACK_DIRECT = "Sorry, I can only talk about what I can look up. What kind of {item} are you looking for?"
+
+
+def _describe(row: dict[str, Any], max_tags: int = 5) -> str:
+    parts = []
+    for k, v in row.items():
+        if k in ("title", "popularity") or v in (None, ""):
+            continue
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        text = str(v).replace(LIST_SEP, ", ")
+        if k == "tags":
+            text = ", ".join(text.split(", ")[:max_tags])
+        parts.append(f"{k}: {text[:120]}")
+    return "; ".join(parts)
+
+
+def _short_reason(row: dict[str, Any]) -> str:
+    return _describe(row, 3)[:100]
+
+
+def _facts(bus: Bus) -> str:
+    return "\n".join("- " + f"{r.get('title', '')}: " + _describe(r) if "title" in r else "- " + str(r)
+                     for r in bus.rows[:10])
+
+
+def make_respond(deps: AgentDeps) -> Any:
+    word = deps.domain.config.item_word
+
+    def _grounded_or_template(text: str, allowed: dict[int, str], rows: list[dict[str, Any]],
+                              intro: str) -> tuple[str, list[str]]:
+        g = check_reply(text, allowed, deps.domain.resolver)
+        if allowed and not g.named:
+            reasons = [(r["title"], _short_reason(r)) for r in rows]
+            return template_reply(reasons, intro), g.invented
+        return (g.text or template_reply([(r["title"], _short_reason(r)) for r in rows], intro)), g.invented
+
+    def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
+        s = TurnSettings.from_config(config)
+        emit({"stage": "answering"})
+        calls = state.get("llm_calls", 0)
+        if state.get("error"):
+            msg = f"I could not think this through: {state['error']}"
+            return {"messages": [AIMessage(msg)], "items": []}
+        plan = state.get("plan") or (state.get("best") or {}).get("plan") or {}
+        best = state.get("best")
+        bus = Bus.from_dict(state.get("bus"))
+        if best is not None and (state.get("plan") is None or len(state.get("critiques", [])) >= state.get("attempts", 0)):
+            bus, plan = Bus.from_dict(best["bus"]), best["plan"]  # retries ran out: answer from the best try
+        if plan.get("reply") and not plan.get("steps"):
+            g = check_reply(plan["reply"], {}, deps.domain.resolver)
+            text = g.text if g.text and not g.invented else FALLBACK_DIRECT.format(item=word)
+            return {"messages": [AIMessage(text)], "items": [], "invented": g.invented}
+        if not plan:
+            return {"messages": [AIMessage(f"Sorry, I could not make a plan for that. Could you rephrase what {word} you want?")],
+                    "items": []}
+        rows = deps.domain.table.rows_for(bus.mapped) if bus.mapped else []
+        allowed = {i: deps.domain.titles[i] for i in bus.mapped}
+        items = [{"iid": i, "title": deps.domain.titles[i]} for i in bus.mapped]
+        if not rows and not bus.rows:
+            failed = "; ".join(t["output"][:120] for t in bus.errors()) or "no match for all conditions"
+            text = (f"I couldn't find a {word} that matches everything you asked for ({failed}). "
+                    "Could you loosen one of the conditions?")
+            return {"messages": [AIMessage(text)], "items": []}
+        item_lines = "\n".join(f"{n}. {r['title']} ({_describe(r)})" for n, r in enumerate(rows, 1))
+        notes = [t["output"] for t in bus.track if t["tool"] == "plan-check" and t["output"].startswith("relaxed")]
+        hist = history(state.get("messages", []), 2)
+        prompt = (f"{('Conversation so far:' + chr(10) + hist + chr(10) + chr(10)) if hist else ''}"
+                  f"User: {last_user_text(state.get('messages', []))}\n\n"
+                  f"Items:\n{item_lines or '(none)'}\n\nFacts:\n{_facts(bus) or '(none)'}"
+                  + (f"\n\nNote: {'; '.join(notes)}" if notes else ""))
+        system = load("reply_system").format(item=word, items=word + "s", style=STYLES[s.style])
+        intro = f"Here are {word}s that fit what you asked for:" if rows else "Here is what I found:"
+        calls += 1
+        try:
+            answer = deps.llm.invoke([SystemMessage(system), HumanMessage(prompt)],
+                                     config={"tags": ["reply"], "run_name": "reply_llm"})
+            text, invented = _grounded_or_template(text_of(answer), allowed, rows, intro)
+        except LLMError as e:
+            text, invented = template_reply([(r["title"], _short_reason(r)) for r in rows], intro), []
+            text += f"\n(The language model did not answer: {e})"
+        except Exception as e:  # noqa: BLE001 - connection errors from the client, translated for the user
+            from models.openai_chat import translate_error
+
+            err = translate_error(e, getattr(deps.llm, "interec_endpoint", "the LLM endpoint"), 1, None)
+            if err is None:
+                raise
+            text, invented = template_reply([(r["title"], _short_reason(r)) for r in rows], intro), []
+            text += f"\n(The language model did not answer: {err})"
+        if invented:
+            emit({"stage": "grounding", "removed": invented})
+        return {"messages": [AIMessage(text)], "items": items, "invented": invented, "llm_calls": calls}
+
+    return respond

@@ -1,0 +1,47 @@
+"""The candidate bus: the funnel of item ids that tools narrow, score and finally map to titles.
+
+Only look-up rows and mapped items are ever shown to the LLM; ids stay in code. The bus is a plain
+JSON-able dict inside graph state so checkpoints can store it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_TRACK_OUTPUT = 600
+
+
+@dataclass
+class Bus:
+    candidates: list[int] | None = None  # None = the whole catalog
+    scores: list[float] | None = None  # aligned with candidates, set by scoring tools
+    track: list[dict[str, Any]] = field(default_factory=list)
+    mapped: list[int] = field(default_factory=list)  # items finally recommended, in order
+    rows: list[dict[str, Any]] = field(default_factory=list)  # look-up rows the LLM may see
+    seeds: list[int] = field(default_factory=list)  # items the user named (never recommended back)
+
+    def size(self, n_items: int) -> int:
+        return n_items if self.candidates is None else len(self.candidates)
+
+    def set(self, ids: list[int], scores: list[float] | None = None) -> None:
+        self.candidates = [int(i) for i in ids]
+        self.scores = [float(s) for s in scores] if scores is not None else None
+
+    def record(self, tool: str, args: dict[str, Any], output: str, error: bool = False, visible: bool = False) -> None:
+        self.track.append({"tool": tool, "input": args, "output": output[:MAX_TRACK_OUTPUT], "error": error,
+                           "visible": visible})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"candidates": self.candidates, "scores": self.scores, "track": self.track, "mapped": self.mapped,
+                "rows": self.rows, "seeds": self.seeds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Bus:
+        if not data:
+            return cls()
+        return cls(data.get("candidates"), data.get("scores"), list(data.get("track", [])),
+                   list(data.get("mapped", [])), list(data.get("rows", [])), list(data.get("seeds", [])))
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [t for t in self.track if t.get("error")]

@@ -1,0 +1,157 @@
+"""Catalog tools: store user-named items, look items up, SQL look-up, hard filter over the bus."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from models.item_table import SQLError, TableSchema
+from tools.bus import Bus
+from tools.context import ToolContext
+from tools.registry import Args, ToolSpec, register_tool
+
+Title = Annotated[str, Field(max_length=120)]
+Titles = Annotated[list[Title], Field(max_length=8)]
+MIN_CONFIDENCE = 0.75
+FULL_FILTER_CAP = 5000
+
+
+def resolve_titles(ctx: ToolContext, titles: list[str]) -> tuple[list[int], list[str]]:
+    """Titles -> iids (confident matches only) and the titles that matched nothing."""
+    ids, missing = [], []
+    for t in titles:
+        m = ctx.domain.resolver.best(t, MIN_CONFIDENCE)
+        if m is None:
+            missing.append(t)
+        elif m.iid not in ids:
+            ids.append(m.iid)
+    return ids, missing
+
+
+def _names(ctx: ToolContext, ids: list[int], limit: int = 8) -> str:
+    shown = "; ".join(ctx.domain.titles[i] for i in ids[:limit])
+    return shown + (f"; ... ({len(ids)} in all)" if len(ids) > limit else "")
+
+
+# ---- store ---------------------------------------------------------------------------------------------
+class StoreArgs(Args):
+    titles: Titles
+
+
+def run_store(ctx: ToolContext, bus: Bus, args: StoreArgs) -> str:
+    ids, missing = resolve_titles(ctx, args.titles)
+    if not ids:
+        raise ValueError(f"none of these titles are in the catalog: {', '.join(args.titles)}")
+    bus.set(ids)
+    note = f" (not found: {', '.join(missing)})" if missing else ""
+    return f"candidates set to {len(ids)} named item(s): {_names(ctx, ids)}{note}"
+
+
+# ---- lookup --------------------------------------------------------------------------------------------
+class LookupArgs(Args):
+    titles: Titles
+
+
+def run_lookup(ctx: ToolContext, bus: Bus, args: LookupArgs) -> str:
+    ids, missing = resolve_titles(ctx, args.titles)
+    rows = ctx.domain.table.rows_for(ids)
+    bus.rows.extend(rows)
+    note = f"; not in catalog: {', '.join(missing)}" if missing else ""
+    return f"{len(rows)} row(s) for {_names(ctx, ids)}{note}"
+
+
+# ---- sql -----------------------------------------------------------------------------------------------
+class SqlArgs(Args):
+    query: Annotated[str, Field(max_length=400, description="one SELECT over table items")]
+
+
+def run_sql(ctx: ToolContext, bus: Bus, args: SqlArgs) -> str:
+    res = ctx.domain.table.query(args.query, row_cap=20)
+    bus.rows.extend(res.records())
+    notes = f" ({'; '.join(res.notes)})" if res.notes else ""
+    more = " (more rows exist)" if res.truncated else ""
+    return f"{len(res.rows)} row(s){more}{notes}"
+
+
+# ---- hard filter ---------------------------------------------------------------------------------------
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "contains", "not contains"]
+
+
+def make_filter_args(schema: TableSchema) -> type[Args]:
+    cols = tuple(c.name for c in schema.columns if c.name != "title") or ("popularity",)
+
+    class Cond(Args):
+        col: Literal[cols]  # type: ignore[valid-type]
+        op: Op
+        val: Annotated[str, Field(max_length=60)]
+
+    class FilterArgs(Args):
+        where: Annotated[list[Cond], Field(min_length=1, max_length=6)]
+
+    return FilterArgs
+
+
+def _quote(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def condition_sql(schema: TableSchema, col: str, op: str, val: str) -> str:
+    """One typed condition -> SQL text that the item table engine validates and repairs again."""
+    meta = schema.get(col)
+    if meta is None:
+        raise ValueError(f"unknown column '{col}'")
+    v = str(val).strip()
+    if meta.kind == "number":
+        num = v.replace(",", "").rstrip("s")
+        if not _NUMBER.match(num):
+            raise ValueError(f"'{val}' is not a number for {col}")
+        sql_op = {"contains": "=", "not contains": "!="}.get(op, op)
+        return f'"{col}" {sql_op} {num}'
+    if op in ("contains", "=") and meta.kind == "list":
+        return f'"{col}" LIKE {_quote("%" + v + "%")}'
+    if op in ("not contains", "!=") and meta.kind == "list":
+        return f'("{col}" IS NULL OR "{col}" NOT LIKE {_quote("%" + v + "%")})'
+    if op == "contains":
+        return f'"{col}" LIKE {_quote("%" + v + "%")}'
+    if op == "not contains":
+        return f'("{col}" IS NULL OR "{col}" NOT LIKE {_quote("%" + v + "%")})'
+    if op in ("=", "!="):
+        return f'lower("{col}") {op} lower({_quote(v)})'
+    return f'"{col}" {op} {_quote(v)}'
+
+
+def run_filter(ctx: ToolContext, bus: Bus, args: Any) -> str:
+    schema = ctx.domain.schema
+    clauses = [condition_sql(schema, c.col, c.op, c.val) for c in args.where]
+    sql = f"SELECT * FROM items WHERE {' AND '.join(clauses)}"
+    before = bus.size(ctx.n_items)
+    try:
+        if bus.candidates is None:
+            ids, notes = ctx.domain.table.filter_ids(sql + " ORDER BY popularity DESC", cap=FULL_FILTER_CAP)
+        else:
+            ids, notes = ctx.domain.table.filter_ids(sql, candidates=bus.candidates)
+    except SQLError as e:
+        raise ValueError(str(e)) from None
+    if bus.candidates is not None and bus.scores is not None:
+        keep = set(ids)
+        pairs = [(i, s) for i, s in zip(bus.candidates, bus.scores, strict=False) if i in keep]
+        bus.set([i for i, _ in pairs], [s for _, s in pairs])
+    else:
+        bus.set(ids)
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return f"{before} -> {len(ids)} candidates where {' AND '.join(clauses)}{extra}"
+
+
+register_tool(ToolSpec("store", "store", "use only the items the user listed as candidates",
+                       lambda s: StoreArgs, run_store))
+register_tool(ToolSpec("lookup", "lookup", "show the attributes of named items (facts, years, genres)",
+                       lambda s: LookupArgs, run_lookup))
+register_tool(ToolSpec("sql", "lookup", "answer a question about the catalog with one SELECT over table items",
+                       lambda s: SqlArgs, run_sql))
+register_tool(ToolSpec("filter", "filter", "keep only candidates whose attributes meet all conditions",
+                       make_filter_args, run_filter))

@@ -1,0 +1,100 @@
+"""Ranking (popularity, similarity, preference) and mapping the top items to titles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field
+
+from tools.bus import Bus
+from tools.catalog_tools import Titles, _names, resolve_titles
+from tools.context import ToolContext
+from tools.registry import Args, ToolSpec, register_tool
+from tools.similarity import similarity_scores
+
+POOL_FROM_CATALOG = 2000  # ranking "everything" ranks the most popular items
+KEEP = 100
+DIVERSITY_POOL = 30
+
+
+class RankArgs(Args):
+    by: Literal["popularity", "similarity", "preference"]
+    prefer: Titles = Field(default_factory=list, description="items the user likes")
+    avoid: Titles = Field(default_factory=list, description="items the user does not want")
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def _preference(ctx: ToolContext, history: list[int], cands: np.ndarray) -> tuple[np.ndarray, str]:
+    ranker = ctx.ranker
+    if ranker is not None and history:
+        return np.asarray(ranker.score(history, cands.tolist()), dtype=np.float32), getattr(ranker, "name", "sasrec")
+    if history:
+        s, used = similarity_scores(ctx, history, cands)
+        return s, f"{used} similarity to liked items (no trained ranker)"
+    return np.log1p(ctx.popularity[cands]).astype(np.float32), "popularity (no liked items known)"
+
+
+def run_rank(ctx: ToolContext, bus: Bus, args: RankArgs) -> str:
+    prefer, _ = resolve_titles(ctx, args.prefer)
+    avoid, _ = resolve_titles(ctx, args.avoid)
+    if bus.candidates is None:
+        cands = np.argsort(-ctx.popularity, kind="stable")[:POOL_FROM_CATALOG]
+        prior = None
+    else:
+        cands = np.asarray(bus.candidates, dtype=np.int64)
+        prior = np.asarray(bus.scores, dtype=np.float32) if bus.scores is not None else None
+    masked = set(prefer) | set(avoid) | set(bus.seeds)
+    keep = ~np.isin(cands, list(masked)) if masked else np.ones(len(cands), dtype=bool)
+    cands = cands[keep]
+    prior = prior[keep] if prior is not None else None
+    if len(cands) == 0:
+        bus.set([])
+        return "no candidates to rank"
+    if args.by == "popularity":
+        score, used = np.log1p(ctx.popularity[cands]).astype(np.float32), "popularity"
+    elif args.by == "similarity" and prior is not None:
+        score, used = prior, "similarity from the previous step"
+    elif args.by == "similarity" and prefer:
+        score, used = similarity_scores(ctx, prefer, cands)
+    else:
+        score, used = _preference(ctx, list(dict.fromkeys(prefer + bus.seeds)), cands)
+        if prior is not None:
+            score = _z(score) + 0.5 * _z(prior)
+    # popularity breaks ties and lifts obscure near-duplicates less than well-known items
+    score = score + 1e-3 * np.log1p(ctx.popularity[cands])
+    if ctx.mode == "diversity" and len(cands) > 5:
+        rng = np.random.default_rng(ctx.seed)
+        top = np.argsort(-score, kind="stable")[:DIVERSITY_POOL]
+        w = np.exp(_z(score[top]))
+        order = rng.choice(top, size=len(top), replace=False, p=w / w.sum())
+        rest = np.argsort(-score, kind="stable")[DIVERSITY_POOL:KEEP]
+        order = np.concatenate([order, rest])
+        used += ", sampled for diversity"
+    else:
+        order = np.argsort(-score, kind="stable")[:KEEP]
+    bus.set([int(cands[i]) for i in order], [float(score[i]) for i in order])
+    masked_note = f"; excluded {_names(ctx, sorted(masked), 4)}" if masked else ""
+    return f"ranked {len(cands)} by {used}; top: {_names(ctx, bus.candidates or [], 3)}{masked_note}"
+
+
+class MapArgs(Args):
+    n: Annotated[int, Field(ge=1, le=20)] = 5
+
+
+def run_map(ctx: ToolContext, bus: Bus, args: MapArgs) -> str:
+    if bus.candidates is None:
+        ids = [int(i) for i in np.argsort(-ctx.popularity, kind="stable")[: args.n]]
+    else:
+        ids = [i for i in bus.candidates if i not in bus.seeds][: args.n]
+    bus.mapped = ids
+    return f"top {len(ids)}: {_names(ctx, ids, args.n)}" if ids else "no items to show"
+
+
+register_tool(ToolSpec("rank", "rank", "order candidates by popularity, similarity or the user's preference",
+                       lambda s: RankArgs, run_rank))
+register_tool(ToolSpec("map", "map", "how many items to show (default 5)", lambda s: MapArgs, run_map))

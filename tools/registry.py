@@ -1,0 +1,78 @@
+"""Tool registry: each tool is an argument schema plus a pure function over (context, bus).
+
+The plan schema is generated from this registry, so a domain (or a later issue: knowledge, explain)
+adds a tool by registering it here; no other code changes. Tools never call the LLM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel, ConfigDict, create_model
+
+from models.item_table import TableSchema
+from tools.bus import Bus
+from tools.context import ToolContext
+
+Family = Literal["lookup", "filter", "retrieve", "rank", "map", "store", "knowledge", "explain"]
+
+
+class Args(BaseModel):
+    """Base of every tool's arguments: unknown keys are errors (additionalProperties: false)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    family: Family
+    description: str  # one line, shown in the plan prompt
+    make_args: Callable[[TableSchema], type[Args]]  # per-domain schema (e.g. column enums)
+    run: Callable[[ToolContext, Bus, Any], str]  # mutates the bus, returns a short output for the track
+    in_plan: bool = True  # False: appended by code (map) or internal
+
+    def step_model(self, schema: TableSchema) -> type[BaseModel]:
+        """The plan-step variant: {"tool": "<name>", ...args}."""
+        args = self.make_args(schema)
+        fields: dict[str, Any] = {"tool": (Literal[self.name], ...)}  # type: ignore[valid-type]
+        for fname, f in args.model_fields.items():
+            fields[fname] = (f.annotation, f)
+        return create_model(f"{self.name.title().replace('_', '')}Step", __base__=Args, **fields)
+
+
+_REGISTRY: dict[str, ToolSpec] = {}
+
+
+def register_tool(spec: ToolSpec) -> ToolSpec:
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_tool(name: str) -> ToolSpec:
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown tool '{name}' (known: {', '.join(_REGISTRY)})")
+    return _REGISTRY[name]
+
+
+def all_tools() -> list[ToolSpec]:
+    import tools.builtin  # noqa: F401 - registers the built-in tools on first use
+
+    return list(_REGISTRY.values())
+
+
+def as_langchain_tool(spec: ToolSpec, ctx: ToolContext) -> StructuredTool:
+    """Wrap a tool for use outside the graph: each call runs on a fresh bus and returns its output."""
+    args_model = spec.make_args(ctx.domain.schema)
+
+    def _call(**kwargs: Any) -> str:
+        bus = Bus()
+        out = spec.run(ctx, bus, args_model(**kwargs))
+        if bus.rows:
+            return out + "\n" + "\n".join(str(r) for r in bus.rows[:20])
+        return out
+
+    return StructuredTool.from_function(_call, name=spec.name, description=spec.description, args_schema=args_model)
