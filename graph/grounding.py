@@ -49,7 +49,7 @@ def _spans(line: str) -> list[tuple[str, bool]]:
         out.append((m.group(1).strip(" *\"“”"), False))
     out += [(s.strip(), False) for s in _BOLD.findall(line)]
     out += [(s.strip(), False) for s in _QUOTED.findall(line)]
-    out += [(s.strip(), True) for s in _WITH_YEAR.findall(line)]
+    out += [(re.sub(r"^\d+[.)]\s*", "", s.strip()), True) for s in _WITH_YEAR.findall(line)]
     out += [(s.strip(), False) for s in _NAME.findall(line) if len(s.split()) >= 2]
     return out
 

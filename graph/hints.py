@@ -219,6 +219,8 @@ def read_hints(text: str, schema: TableSchema, resolver: TitleResolver | None = 
         if not all(w.lower() in _category_words(schema) for w in span.split()):
             stripped = stripped.replace(span, " ")
     _categories(stripped, schema, hints)
-    hints.wants_recs = hints.wants_recs or hints.has_conditions
+    question = re.match(r"^\s*(how many|how much|what|when|who|which year|where|is|are|does|did|was|were|tell me about)\b",
+                        text, re.I) and not re.search(r"\b(recommend|suggest|should i|any good)\b", text, re.I)
+    hints.wants_recs = not question and (hints.wants_recs or hints.has_conditions)
     hints.n = _count(text)
     return hints

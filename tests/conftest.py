@@ -17,7 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def artifacts_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("artifacts")
+    """A fresh folder per session; INTEREC_TEST_ARTIFACTS reuses one across local runs (builds are cached)."""
+    reuse = os.environ.get("INTEREC_TEST_ARTIFACTS")
+    return Path(reuse) if reuse else tmp_path_factory.mktemp("artifacts")
 
 
 @pytest.fixture(scope="session")

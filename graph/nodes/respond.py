@@ -43,8 +43,7 @@ def _short_reason(row: dict[str, Any]) -> str:
 
 
 def _facts(bus: Bus) -> str:
-    return "\n".join("- " + f"{r.get('title', '')}: " + _describe(r) if "title" in r else "- " + str(r)
-                     for r in bus.rows[:10])
+    return "\n".join(f"- {r['title']}: {_describe(r)}" if "title" in r else "- " + _describe(r) for r in bus.rows[:10])
 
 
 def make_respond(deps: AgentDeps) -> Any:

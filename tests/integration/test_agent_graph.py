@@ -1,0 +1,205 @@
+"""Full conversations through the real graph, tools, stores and MovieLens data; only the LLM is scripted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graph.agent import Agent, InputError, check_message, make_deps
+from graph.builder import build_graph
+from memory.checkpoint import open_checkpointer
+from models.llm import LLMUnavailable
+from tests.conftest import ROOT
+from tests.fakes import ScriptedLLM
+
+TOY_PLAN = {"reply": None, "like": ["Toy Story"], "dislike": [], "steps": [
+    {"tool": "filter", "where": [{"col": "year", "op": ">", "val": "2000"}]},
+    {"tool": "similar", "titles": ["Toy Story"]},
+    {"tool": "rank", "by": "preference", "prefer": ["Toy Story"], "avoid": []}]}
+
+
+def make(domain, tmp_path: Path, llm: ScriptedLLM, critic: str = "rules", checkpointer: Any = None) -> Agent:  # type: ignore[no-untyped-def]
+    deps = make_deps(domain, llm, memory_path=tmp_path, critic=critic, use_models=False)
+    return Agent(deps, build_graph(deps, checkpointer or InMemorySaver()))
+
+
+def reply(state: dict[str, Any]) -> str:
+    return str(state["messages"][-1].content)
+
+
+def test_similar_after_2000(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(plans=[TOY_PLAN])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("I loved Toy Story, something similar but released after 2000", "t1", "alice")
+    items = st["items"]
+    assert len(items) == 5
+    titles = set(ml_domain_indexed.titles)
+    years = ml_domain_indexed.items.set_index("iid")["year"]
+    for it in items:
+        assert it["title"] in titles
+        assert years[it["iid"]] > 2000
+        assert not it["title"].startswith("Toy Story (1995)")
+        assert it["title"].rsplit(" (", 1)[0] in reply(st)
+    assert st["llm_calls"] == 2 and llm.count("plan") == 1 and llm.count("reply") == 1
+    assert st["invented"] == []
+
+
+def test_critic_rejection_leads_to_better_second_plan(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = {"steps": [{"tool": "rank", "by": "popularity", "prefer": [], "avoid": []}]}
+    second = {"steps": [{"tool": "filter", "where": [{"col": "genres", "op": "contains", "val": "Animation"}]},
+                        {"tool": "rank", "by": "popularity", "prefer": [], "avoid": []}]}
+    llm = ScriptedLLM(plans=[first, second],
+                      critiques=[{"ok": False, "advice": "You should keep only animated movies."}, {"ok": True, "advice": ""}])
+    agent = make(ml_domain_indexed, tmp_path, llm, critic="llm")
+    st = agent.ask("show me the best cartoons for tonight", "t-crit", "carol")
+    assert st["attempts"] == 2
+    assert st["critiques"] == ["You should keep only animated movies."]
+    assert "Your previous plan was rejected: You should keep only animated movies." in llm.log[2][1]
+    genres = ml_domain_indexed.items.set_index("iid")["genres"]
+    assert st["items"] and all("Animation" in genres[i["iid"]] for i in st["items"])
+    assert st["llm_calls"] == 5  # 2 plans + 2 critiques + 1 reply
+
+
+def test_rule_critic_relaxes_an_impossible_condition(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    impossible = {"steps": [{"tool": "filter", "where": [{"col": "genres", "op": "contains", "val": "Comedy"},
+                                                          {"col": "popularity", "op": ">", "val": "100000"}]},
+                            {"tool": "rank", "by": "popularity", "prefer": [], "avoid": []}]}
+    llm = ScriptedLLM(plans=[impossible, impossible])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("a comedy please", "t-relax", "dan")
+    assert st["attempts"] == 2
+    assert st["critiques"][0].startswith("Nothing matched all conditions")
+    assert any(n.startswith("relaxed: dropped condition popularity") for n in st["plan_notes"])
+    genres = ml_domain_indexed.items.set_index("iid")["genres"]
+    assert st["items"] and all("Comedy" in genres[i["iid"]] for i in st["items"])
+
+
+def test_tool_error_then_fixed_plan(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = {"steps": [{"tool": "sql", "query": "DROP TABLE items"}]}
+    good = {"steps": [{"tool": "sql", "query": "SELECT count(*) AS n FROM items WHERE year = 1995"}]}
+    llm = ScriptedLLM(plans=[bad, good], replies=[lambda p: "There are " + p.split("n: ")[1].split()[0] + " of them."])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("how many movies from 1995 are in the catalog?", "t-err", "erin")
+    assert st["critiques"][0].startswith("The sql step failed")
+    assert "only SELECT" in st["critiques"][0]
+    n95 = int((ml_domain_indexed.items["year"] == 1995).sum())
+    assert reply(st) == f"There are {n95} of them."
+
+
+def test_tool_errors_every_time_end_in_a_graceful_answer(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = {"steps": [{"tool": "sql", "query": "SELECT * FROM sqlite_master"}]}
+    llm = ScriptedLLM(plans=[bad, bad, bad])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("how many tables do you have?", "t-err2", "erin")
+    assert st["attempts"] == 3
+    assert len(st["critiques"]) == 3
+    text = reply(st)
+    assert "couldn't find" in text and "only `items` can be queried" in text
+    assert llm.count("reply") == 0  # nothing grounded to phrase: an honest templated answer
+
+
+def test_repeated_tool_in_one_plan(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    plan = {"steps": [{"tool": "lookup", "titles": ["Heat"]}, {"tool": "lookup", "titles": ["Casino"]}]}
+    llm = ScriptedLLM(plans=[plan], replies=[lambda p: "Heat is from 1995 and Casino is from 1995."])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("when were Heat and Casino released?", "t-rep", "fay")
+    lookups = [t for t in st["bus"]["track"] if t["tool"] == "lookup"]
+    assert len(lookups) == 2 and not any(t["error"] for t in lookups)
+    prompt = llm.log[-1][1]
+    assert "Heat (1995): genres: Action, Crime, Thriller" in prompt and "Casino (1995)" in prompt
+
+
+def test_profile_shared_across_threads_of_one_user_only(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(plans=[TOY_PLAN, {"steps": [{"tool": "rank", "by": "preference", "prefer": [], "avoid": []}]},
+                             {"steps": [{"tool": "rank", "by": "preference", "prefer": [], "avoid": []}]}])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    agent.ask("I loved Toy Story, something similar but released after 2000", "thread-a", "alice")
+    st = agent.ask("recommend me something for tonight", "thread-b", "alice")
+    assert st["profile"]["like"] == ["Toy Story (1995)"]
+    assert "likes Toy Story (1995)" in llm.log[-2][1]  # the plan prompt of the new thread
+    rank = next(t for t in st["bus"]["track"] if t["tool"] == "rank")
+    assert "Toy Story (1995)" in rank["input"]["prefer"]
+    assert all(not i["title"].startswith("Toy Story (1995)") for i in st["items"])
+    other = agent.ask("recommend me something for tonight", "thread-c", "bob")
+    assert other["profile"]["like"] == []
+    assert "Toy Story" not in llm.log[-2][1]
+    # a fresh process reading the same store sees alice's profile, and nothing for bob
+    code = ("import json,sys; sys.path.insert(0, %r)\n"
+            "from memory.profile import ProfileStore; from models.embedder import get_embedder\n"
+            "s = ProfileStore(get_embedder(), path=%r)\n"
+            "print(json.dumps([s.get('alice','movielens'), s.get('bob','movielens')]))") % (str(ROOT), str(tmp_path / "chroma"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    alice, bob = json.loads(out.stdout.strip().splitlines()[-1])
+    assert alice["like"] == ["Toy Story (1995)"] and bob["like"] == []
+
+
+def test_thread_history_survives_reopening_sqlite(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'threads.sqlite'}"
+    llm = ScriptedLLM(plans=[{"reply": "Hi! What do you feel like watching?", "steps": []},
+                             {"reply": "Sure.", "steps": []}])
+    agent = make(ml_domain_indexed, tmp_path, llm, checkpointer=open_checkpointer(url))
+    agent.ask("hello", "persist", "gil")
+    reopened = make(ml_domain_indexed, tmp_path, llm, checkpointer=open_checkpointer(url))
+    st = reopened.ask("and again", "persist", "gil")
+    texts = [m.content for m in st["messages"]]
+    assert texts == ["hello", "Hi! What do you feel like watching?", "and again", "Sure."]
+    assert "User: hello" in llm.log[-1][1]  # history reached the planner
+
+
+def test_invented_title_in_reply_is_caught(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def writer(prompt: str) -> str:
+        return ("Try these:\n1. Toy Story 3 (2010) - more toys.\n2. Finding Nemo (2003) - fish.\n"
+                "3. Zorblax Returns (2011) - a classic.\nEnjoy!")
+
+    plan = {"steps": [{"tool": "filter", "where": [{"col": "year", "op": ">", "val": "2000"}]},
+                      {"tool": "similar", "titles": ["Toy Story"]},
+                      {"tool": "rank", "by": "preference", "prefer": ["Toy Story"], "avoid": []},
+                      {"tool": "map", "n": 1}]}
+    llm = ScriptedLLM(plans=[plan], replies=[writer])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("I loved Toy Story, one similar movie after 2000 please", "t-inv", "hal")
+    assert [i["title"] for i in st["items"]] == ["Toy Story 3 (2010)"]
+    assert "Finding Nemo (2003)" in st["invented"] and "Zorblax Returns (2011)" in st["invented"]
+    assert "Finding Nemo" not in reply(st) and "Zorblax" not in reply(st)
+    assert "Toy Story 3" in reply(st)
+
+
+def test_chit_chat_is_one_call_and_invented_direct_titles_are_dropped(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(plans=[{"reply": "Hello! Tell me what you like.", "steps": []},
+                             {"reply": "You should watch Finding Nemo (2003)!", "steps": []}])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("hi there!", "t-chat", "ivy")
+    assert reply(st) == "Hello! Tell me what you like." and st["llm_calls"] == 1
+    st = agent.ask("what's up?", "t-chat", "ivy")
+    assert "Finding Nemo" not in reply(st) and st["invented"] == ["Finding Nemo (2003)"]
+
+
+def test_direct_answer_to_a_recommendation_request_is_replaced_by_tools(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(plans=[{"reply": "Watch The Big Lebowski and The Hangover!", "steps": []}])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("recommend three comedies from the 90s", "t-direct", "jo")
+    items = ml_domain_indexed.items.set_index("iid")
+    assert len(st["items"]) == 3
+    for it in st["items"]:
+        assert "Comedy" in items.loc[it["iid"], "genres"] and 1990 <= items.loc[it["iid"], "year"] <= 1999
+    assert "The Hangover" not in reply(st)
+
+
+def test_llm_down_gives_a_clear_message(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(plans=[LLMUnavailable("LLM endpoint http://127.0.0.1:9 is unreachable")])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("recommend a movie", "t-down", "kim")
+    assert "unreachable" in reply(st)
+    assert [m.type for m in st["messages"]] == ["human", "ai"]
+
+
+@pytest.mark.parametrize("bad", ["", "   \n ", "x" * 5000, b"\xff\xfe"])
+def test_bad_input_is_refused_before_the_graph(bad: Any) -> None:
+    with pytest.raises(InputError):
+        check_message(bad)
