@@ -78,6 +78,22 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+CHAT_HELP = """commands:
+  /reset                      start a new conversation (your profile is kept)
+  /profile                    show what I have learned about your tastes
+  /mode accuracy|diversity    best matches, or a more varied pick
+  /style concise|detailed     short or longer answers
+  /user NAME                  switch to another user
+  /help                       this text
+  /quit                       leave (Ctrl-D and Ctrl-C work too)"""
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from graph.chat_cli import run_chat
+
+    return run_chat(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="app.py", description="interec: a conversational recommender for any catalog")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -87,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-index", action="store_true", help="skip the embedding index")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("chat", help="talk to the agent in the terminal (streams progress and the reply)",
+                       epilog=CHAT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_domain(p)
+    p.add_argument("--once", metavar="TEXT", help="answer one message and exit (for scripts)")
+    p.add_argument("--user", default="default", help="user id: profiles and threads are per user")
+    p.add_argument("--thread", default=None, help="conversation id (default: the user's last one)")
+    p.add_argument("--mode", choices=["accuracy", "diversity"], default="accuracy")
+    p.add_argument("--style", choices=["concise", "detailed"], default="concise")
+    p.add_argument("--critic", choices=["rules", "llm"], default="rules",
+                   help="rules: code checks each attempt; llm: also an LLM critic (one more call per attempt)")
+    p.add_argument("--no-build", action="store_true", help="fail instead of building an unbuilt domain")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("info", help="show a built domain's table schema and build stats")
     _add_domain(p)

@@ -58,9 +58,21 @@ def check_reply(text: str, allowed: dict[int, str], resolver: TitleResolver) -> 
     """Drop lines that name items outside `allowed` ({iid: title}); report what was dropped."""
     result = Grounded(text)
     kept_lines = []
+    # exact titles (with or without their year) are masked first, so their parts are never re-read as names
+    variants = sorted(((t, i) for i, title in allowed.items() for t in {title, title.rsplit(" (", 1)[0]} if len(t) > 2),
+                      key=lambda x: -len(x[0]))
     for line in text.splitlines():
         bad: list[str] = []
-        for span, strong in _spans(line):
+        masked = line
+        for variant, iid in variants:
+            pattern = re.compile(re.escape(variant), re.I)
+            if pattern.search(masked):
+                masked = pattern.sub(" ITEM ", masked)
+                if iid not in result.named:
+                    result.named.append(iid)
+        for span, strong in _spans(masked):
+            if span.strip(" *\"") in ("ITEM", "") or re.fullmatch(r"[\s\W]*ITEM[\s\W]*", span):
+                continue
             hit = _matches(span, allowed)
             if hit is not None:
                 if hit not in result.named:

@@ -146,9 +146,10 @@ def _count(text: str) -> int | None:
                        r"recommendations|suggestions|options|titles|[a-z]+s)\b", low)
     if m and 1 <= int(m.group(1)) <= 20:
         return int(m.group(1))
+    nouns = r"(?:movie|film|item|game|book|song|product|show|title|pick|recommendation|suggestion|option|idea|one)s?"
     for word, n in NUM_WORDS.items():
-        if re.search(rf"\b{word}\b(?!\s*(?:of them|of those))", low) and re.search(
-                rf"\b{word}\s+(?:\w+\s+){{0,3}}?\w+s\b", low):
+        if re.search(rf"\b{word}\s+(?:[\w-]+\s+){{0,2}}?{nouns}\b", low) or re.search(
+                rf"\b{word}\s+(?:[\w-]+\s+){{0,2}}?[a-z]{{3,}}s\b(?<!kids)", low):
             return n
     return None
 

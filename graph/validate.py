@@ -105,6 +105,14 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
     if named and not hints.wants_recs and not tools & {"lookup", "sql"} and not (out.reply and not hints.titles):
         out.steps.insert(0, {"tool": "lookup", "titles": named})
         out.notes.append(f"added a look-up of {', '.join(named)}")
+    if named and not hints.wants_recs and tools & CANDIDATE_TOOLS:  # a question about items, not a request
+        keep = [s for s in out.steps if s["tool"] == "lookup" or (s["tool"] == "sql" and any(
+            mentioned(normalise(t)[0], normalise(s.get("query", ""))[0]) for t in named))]
+        if not any(s["tool"] == "lookup" for s in keep):
+            keep.insert(0, {"tool": "lookup", "titles": named})
+        out.notes.append("a question about named items: answered by look-up, not by recommendations")
+        out.steps = keep
+        tools = {s["tool"] for s in out.steps}
     # 3. recommendation requests: conditions from the request, seeds, rank, map
     recommending = bool(tools & CANDIDATE_TOOLS) or (hints.wants_recs and (hints.has_conditions or bool(named)))
     if recommending:
@@ -117,7 +125,7 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
             out.steps.append({"tool": "retrieve", "query": message[:200]})
             out.notes.append("added retrieval by the request text")
         _ensure_rank(out, profile, named, [titles[i] for i in hints.avoid_titles])
-        n = hints.n or next((int(s.get("n") or 5) for s in out.steps if s["tool"] == "map"), 5)
+        n = hints.n or 5  # the LLM's own count is often copied from a demonstration
         out.steps = [s for s in out.steps if s["tool"] != "map"]
         out.steps.sort(key=lambda s: ORDER.get(s["tool"], 2))
         out.steps.append({"tool": "map", "n": n})

@@ -21,7 +21,7 @@ RELAX = "Nothing matched all conditions"
 def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessage]:
     """Stable system prompt first (the local server caches it), per-turn content after it."""
     msgs: list[BaseMessage] = [SystemMessage(deps.plan_system)]
-    for demo in state.get("demos", []):
+    for demo in reversed(state.get("demos", [])):  # most similar last: small models copy the nearest example
         msgs.append(HumanMessage(demo["request"]))
         msgs.append(AIMessage(json.dumps(demo["plan"], separators=(",", ":"))))
     parts = []

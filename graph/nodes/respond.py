@@ -21,13 +21,15 @@ from tools.bus import Bus
 
 STYLES = {"concise": "Be brief: one short sentence per item, at most 90 words in all.",
           "detailed": "Give two sentences per item with concrete details from its attributes."}
+GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a genre, a period, or a {item} you "
+            "liked, and I will find some for you.")
 FALLBACK_DIRECT = "Sorry, I can only talk about what I can look up. What kind of {item} are you looking for?"
 
 
 def _describe(row: dict[str, Any], max_tags: int = 5) -> str:
     parts = []
     for k, v in row.items():
-        if k in ("title", "popularity") or v in (None, ""):
+        if k in ("iid", "title", "popularity") or v in (None, ""):
             continue
         if isinstance(v, float) and v.is_integer():
             v = int(v)
@@ -46,6 +48,11 @@ def _facts(bus: Bus) -> str:
     return "\n".join(f"- {r['title']}: {_describe(r)}" if "title" in r else "- " + _describe(r) for r in bus.rows[:10])
 
 
+def _attr_columns(deps: AgentDeps) -> list[str]:
+    """Attribute columns shown to the reply writer."""
+    return [c.name for c in deps.domain.schema.columns if c.name not in ("title", "popularity")]
+
+
 def make_respond(deps: AgentDeps) -> Any:
     word = deps.domain.config.item_word
 
@@ -55,6 +62,12 @@ def make_respond(deps: AgentDeps) -> Any:
         if allowed and not g.named:
             reasons = [(r["title"], _short_reason(r)) for r in rows]
             return template_reply(reasons, intro), g.invented
+        missing = [r for r in rows if r["iid"] not in g.named] if allowed else []
+        if missing and not g.text.strip():
+            return template_reply([(r["title"], _short_reason(r)) for r in rows], intro), g.invented
+        if missing:  # the writer skipped some results: list them so the answer is complete
+            extra = "\n".join(f"- {r['title']} ({_short_reason(r)})" for r in missing)
+            return f"{g.text}\nAlso worth a look:\n{extra}", g.invented
         return (g.text or template_reply([(r["title"], _short_reason(r)) for r in rows], intro)), g.invented
 
     def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
@@ -69,6 +82,8 @@ def make_respond(deps: AgentDeps) -> Any:
         bus = Bus.from_dict(state.get("bus"))
         if best is not None and (state.get("plan") is None or len(state.get("critiques", [])) >= state.get("attempts", 0)):
             bus, plan = Bus.from_dict(best["bus"]), best["plan"]  # retries ran out: answer from the best try
+        if not plan.get("steps") and not plan.get("reply") and state.get("plan") is not None:
+            return {"messages": [AIMessage(GREETING.format(item=word))], "items": []}
         if plan.get("reply") and not plan.get("steps"):
             g = check_reply(plan["reply"], {}, deps.domain.resolver)
             text = g.text if g.text and not g.invented else FALLBACK_DIRECT.format(item=word)
@@ -76,7 +91,7 @@ def make_respond(deps: AgentDeps) -> Any:
         if not plan:
             return {"messages": [AIMessage(f"Sorry, I could not make a plan for that. Could you rephrase what {word} you want?")],
                     "items": []}
-        rows = deps.domain.table.rows_for(bus.mapped) if bus.mapped else []
+        rows = deps.domain.table.rows_for(bus.mapped, ["iid", "title", *_attr_columns(deps)]) if bus.mapped else []
         allowed = {i: deps.domain.titles[i] for i in bus.mapped}
         items = [{"iid": i, "title": deps.domain.titles[i]} for i in bus.mapped]
         if not rows and not bus.rows:
@@ -90,7 +105,10 @@ def make_respond(deps: AgentDeps) -> Any:
         prompt = (f"{('Conversation so far:' + chr(10) + hist + chr(10) + chr(10)) if hist else ''}"
                   f"User: {last_user_text(state.get('messages', []))}\n\n"
                   f"Items:\n{item_lines or '(none)'}\n\nFacts:\n{_facts(bus) or '(none)'}"
-                  + (f"\n\nNote: {'; '.join(notes)}" if notes else ""))
+                  + (f"\n\nNote: {'; '.join(notes)}" if notes else "")
+                  + (f"\n\nNow write the reply: recommend all {len(rows)} {word}s above in order, one numbered line "
+                     f"each with its exact title and a short reason from its attributes." if rows else
+                     "\n\nNow answer the user from the Facts."))
         system = load("reply_system").format(item=word, items=word + "s", style=STYLES[s.style])
         intro = f"Here are {word}s that fit what you asked for:" if rows else "Here is what I found:"
         calls += 1

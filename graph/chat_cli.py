@@ -1,0 +1,121 @@
+"""The terminal chat loop: streamed progress and reply, slash commands, per-user persistent threads."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from typing import Any
+
+from graph.agent import Agent, InputError, make_agent
+from graph.session import stream_turn
+from memory.paths import memory_dir
+
+DIM, RESET = ("\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "")
+
+
+def _threads_file() -> Any:
+    return memory_dir() / "chat_threads.json"
+
+
+def last_thread(user: str) -> str:
+    try:
+        data = json.loads(_threads_file().read_text())
+        return str(data[user])
+    except (OSError, ValueError, KeyError):
+        return new_thread(user)
+
+
+def new_thread(user: str) -> str:
+    path = _threads_file()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[user] = f"{user}-{uuid.uuid4().hex[:12]}"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+    return str(data[user])
+
+
+def turn(agent: Agent, text: str, thread: str, user: str, settings: dict[str, Any], out: Any = sys.stdout) -> int:
+    streaming = False
+    for ev in stream_turn(agent, text, thread, user, **settings):
+        if ev["type"] == "progress" and ev.get("text"):
+            out.write(f"{DIM}  ... {ev['text']}{RESET}\n")
+        elif ev["type"] == "token":
+            if not streaming:
+                out.write("agent> ")
+                streaming = True
+            out.write(ev["text"])
+        elif ev["type"] == "final":
+            if streaming:
+                out.write("\n")
+            if not ev["streamed_ok"]:
+                if streaming:
+                    out.write(f"{DIM}  (checked against the catalog; final answer:){RESET}\n")
+                out.write(f"agent> {ev['reply']}\n")
+        out.flush()
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from models.llm import LLMError
+
+    try:
+        agent = make_agent(args.domain, artifacts=args.artifacts, critic=args.critic, build=not args.no_build)
+    except LLMError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    user = args.user
+    thread = args.thread or last_thread(user)
+    settings = {"mode": args.mode, "reply_style": args.style}
+    if args.once is not None:
+        try:
+            return turn(agent, args.once, thread, user, settings)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    d = agent.deps.domain
+    print(f"interec chat: {d.name} ({len(d.titles):,} {d.config.item_word}s), user '{user}'. Type /help for commands.")
+    while True:
+        try:
+            text = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        cmd, _, arg = text.strip().partition(" ")
+        if cmd in ("/quit", "/exit"):
+            return 0
+        if cmd == "/help":
+            from app import CHAT_HELP
+
+            print(CHAT_HELP)
+        elif cmd == "/reset":
+            thread = new_thread(user)
+            print("(new conversation)")
+        elif cmd == "/profile":
+            prof = agent.deps.profiles.get(user, d.name)
+            for facet, values in prof.items():
+                print(f"  {facet}: {', '.join(v.replace('=', ': ') for v in values) or '-'}")
+        elif cmd == "/mode" and arg in ("accuracy", "diversity"):
+            settings["mode"] = arg
+            print(f"(mode: {arg})")
+        elif cmd == "/style" and arg in ("concise", "detailed"):
+            settings["reply_style"] = arg
+            print(f"(style: {arg})")
+        elif cmd == "/user" and arg.strip():
+            user = arg.strip()
+            thread = last_thread(user)
+            print(f"(user: {user})")
+        elif cmd.startswith("/"):
+            print("unknown command or argument; /help lists them")
+        else:
+            try:
+                turn(agent, text, thread, user, settings)
+            except InputError as e:
+                print(f"  ({e})")
+            except KeyboardInterrupt:
+                print("\n  (interrupted; the conversation is kept up to the last finished turn)")
