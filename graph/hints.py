@@ -29,7 +29,7 @@ REC_WORDS = re.compile(r"\b(recommend|suggest|looking for|look for|find|want|sho
                        r"what should i|in the mood|similar|like|watch|play|buy|read|listen|options|ideas|more)\b", re.I)
 TITLE_TRIGGERS = re.compile(
     r"\b(?:loved|love|liked|like|enjoyed|enjoy|adored|similar to|such as|as good as|than|fan of|watched|"
-    r"seen|played|read|about|after|besides|hated|hate|dislike|disliked|is|was|of)\s+(.+?)(?=[,.;!?]|\s+(?:and|but|or|so|because|"
+    r"seen|played|read|besides|hated|hate|dislike|disliked)\s+(.+?)(?=[,.;!?]|\s+(?:and|but|or|so|because|"
     r"something|anything|any|with|which|that|recommend|released|from|in the|please)\b|$)", re.I)
 
 
@@ -111,7 +111,7 @@ def _category_forms(value: str) -> list[str]:
 def _categories(text: str, schema: TableSchema, hints: Hints) -> None:
     low = " " + text.lower() + " "
     for word, target in SYNONYMS.items():
-        low = re.sub(rf"\b{re.escape(word)}\b", target, low)
+        low = re.sub(rf"\b{re.escape(word)}s?\b", target, low)
     for col in schema.columns:
         if col.kind not in ("list", "text") or not col.values or len(col.values) > 200:
             continue
@@ -222,6 +222,30 @@ def read_hints(text: str, schema: TableSchema, resolver: TitleResolver | None = 
     _categories(stripped, schema, hints)
     question = re.match(r"^\s*(how many|how much|what|when|who|which year|where|is|are|does|did|was|were|tell me about)\b",
                         text, re.I) and not re.search(r"\b(recommend|suggest|should i|any good)\b", text, re.I)
-    hints.wants_recs = not question and (hints.wants_recs or hints.has_conditions)
+    hints.wants_recs = not question
     hints.n = _count(text)
     return hints
+
+
+FRESH_START = re.compile(r"\b(something (?:completely |totally )?(?:different|else)|instead|forget (?:that|it|about)|"
+                         r"new request|start over|another (?:kind|type))\b", re.I)
+
+
+def conversation_hints(user_texts: list[str], schema: TableSchema, resolver: TitleResolver | None = None,
+                       window: int = 3) -> Hints:
+    """Hints of the last message, plus conditions the user gave in the previous few (until a fresh start)."""
+    last = read_hints(user_texts[-1] if user_texts else "", schema, resolver)
+    if len(user_texts) < 2 or FRESH_START.search(user_texts[-1]):
+        return last
+    for text in reversed(user_texts[-window:-1]):
+        earlier = read_hints(text, schema, resolver)
+        if last.year_min is None and last.year_max is None:
+            last.year_min, last.year_max = earlier.year_min, earlier.year_max
+        last.include += [p for p in earlier.include if p not in last.include and p not in last.exclude]
+        last.exclude += [p for p in earlier.exclude if p not in last.exclude and p not in last.include]
+        last.titles += [i for i in earlier.titles if i not in last.titles and i not in last.avoid_titles]
+        last.avoid_titles += [i for i in earlier.avoid_titles if i not in last.avoid_titles and i not in last.titles]
+        last.n = last.n or earlier.n
+        if FRESH_START.search(text):
+            break
+    return last

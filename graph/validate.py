@@ -81,7 +81,7 @@ def _bounds(conds: list[dict[str, str]]) -> tuple[float, float]:
 
 def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[str], dislike: list[str],
                 hints: Hints, domain: Domain, conversation: list[str], profile: dict[str, list[str]],
-                message: str, relax: int = 0) -> Repaired:
+                message: str, relax: int = 0, advice: list[str] | None = None) -> Repaired:
     out = Repaired([dict(s) for s in raw_steps], (reply or "").strip() or None, list(like), list(dislike))
     said = _said_text(conversation, profile)
     titles = domain.titles
@@ -116,7 +116,7 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
     # 3. recommendation requests: conditions from the request, seeds, rank, map
     recommending = bool(tools & CANDIDATE_TOOLS) or (hints.wants_recs and (hints.has_conditions or bool(named)))
     if recommending:
-        _apply_conditions(out, hints, domain, relax, profile)
+        _apply_conditions(out, hints, domain, relax, profile, conversation[-3:] + list(advice or []))
         tools = {s["tool"] for s in out.steps}
         if named and hints.wants_recs and not tools & {"similar", "store"} and "rank" not in tools:
             out.steps.append({"tool": "similar", "titles": named})
@@ -140,12 +140,31 @@ def is_attribute(entry: str) -> bool:
     return bool(re.match(r"^[a-z_][a-z0-9_]*=", entry))
 
 
+def _stated(cond: dict[str, str], hints: Hints, ycol: str | None, said: str) -> bool:
+    """Is this LLM condition grounded in what the user said? (Small models add plausible extras.)"""
+    col, val = cond["col"], str(cond["val"]).strip().lower()
+    if col == ycol:
+        return hints.year_min is not None or hints.year_max is not None
+    if any(c == col and v.lower() == val for c, v in hints.include + hints.exclude):
+        return True
+    if not val:
+        return False
+    forms = {val, val + "s", val.rstrip("s"), val[:-1] + "ies" if val.endswith("y") else val}
+    return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", said) for f in forms)
+
+
 def _apply_conditions(out: Repaired, hints: Hints, domain: Domain, relax: int,
-                      profile: dict[str, list[str]]) -> None:
+                      profile: dict[str, list[str]], conversation: list[str]) -> None:
     schema = domain.schema
     filters = [s for s in out.steps if s["tool"] == "filter"]
     conds: list[dict[str, str]] = [dict(c) for f in filters for c in f.get("where", [])]
     ycol = year_column(schema)
+    said = " ".join(conversation).lower()
+    grounded = [c for c in conds if _stated(c, hints, ycol, said)]
+    for c in conds:
+        if c not in grounded:
+            out.notes.append(f"dropped condition the user did not state: {c['col']} {c['op']} {c['val']}")
+    conds = grounded
     if ycol and (hints.year_min is not None or hints.year_max is not None):
         wanted = _year_conditions(ycol, hints)
         current = [c for c in conds if c["col"] == ycol]

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
-from graph.hints import read_hints
+from graph.hints import conversation_hints
 from graph.nodes.common import emit, history, last_user_text, user_texts
 from graph.state import State
 from graph.validate import repair_plan
@@ -58,10 +58,11 @@ def make_plan(deps: AgentDeps) -> Any:
         except (LLMUnavailable, LLMConfigError) as e:
             return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": str(e)}
         profile = state.get("profile") or {}
-        hints = read_hints(message, deps.domain.schema, deps.domain.resolver)
+        hints = conversation_hints(user_texts(state.get("messages", [])), deps.domain.schema, deps.domain.resolver)
         relax = sum(1 for c in state.get("critiques", []) if c.startswith(RELAX))
         fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints,
-                            deps.domain, user_texts(state.get("messages", [])), profile, message, relax)
+                            deps.domain, user_texts(state.get("messages", [])), profile, message, relax,
+                            advice=state.get("critiques", []))
         expect = [f"{c}={v}" for c, v in hints.include]
         plan_dict = {"steps": fixed.steps, "reply": fixed.reply, "like": fixed.like, "dislike": fixed.dislike,
                      "expect": expect, "n": hints.n}
