@@ -33,6 +33,14 @@ TITLE_TRIGGERS = re.compile(
     r"something|anything|any|with|which|that|recommend|released|from|in the|please)\b|$)", re.I)
 
 
+CHIT_CHAT = {
+    "identity": re.compile(r"\b(who are you|what are you|what can you do|how do(?:es)? (?:this|it|you) work|help me use)\b", re.I),
+    "thanks": re.compile(r"^\W*(thanks?|thank you|thx|cheers|bye|goodbye|see you|that'?s all|great,? thanks?)\b", re.I),
+    "greeting": re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|how are you|yo)\b[\W]*"
+                           r"(?:there|again|friend|bot)?[\W]*$", re.I),
+}
+
+
 @dataclass
 class Hints:
     n: int | None = None
@@ -43,6 +51,7 @@ class Hints:
     titles: list[int] = field(default_factory=list)  # items the message names approvingly (resolved)
     avoid_titles: list[int] = field(default_factory=list)  # items named after "not", "hate", ...
     wants_recs: bool = False
+    chit_chat: str | None = None  # greeting | thanks | identity: answered without tools
 
     @property
     def has_conditions(self) -> bool:
@@ -220,9 +229,14 @@ def read_hints(text: str, schema: TableSchema, resolver: TitleResolver | None = 
         if not all(w.lower() in _category_words(schema) for w in span.split()):
             stripped = stripped.replace(span, " ")
     _categories(stripped, schema, hints)
-    question = re.match(r"^\s*(how many|how much|what|when|who|which year|where|is|are|does|did|was|were|tell me about)\b",
+    question = re.match(r"^\s*(how many|how much|what|when|who|which|where|is|are|does|did|was|were|tell me about)\b",
                         text, re.I) and not re.search(r"\b(recommend|suggest|should i|any good)\b", text, re.I)
     hints.wants_recs = not question
+    if not hints.has_conditions and not hints.titles and len(text) < 80:
+        for kind, pattern in CHIT_CHAT.items():
+            if pattern.search(text):
+                hints.chit_chat, hints.wants_recs = kind, False
+                break
     hints.n = _count(text)
     return hints
 

@@ -100,6 +100,11 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
     if len(out.steps) < before:
         out.notes.append("removed steps left without any real title")
     named = [titles[i] for i in hints.titles]
+    if hints.chit_chat:  # small talk never needs tools, whatever the planner thought
+        if out.steps:
+            out.notes.append("small talk: answered without tools")
+        out.steps = []
+        return out
     # 2. questions about named items need a look-up
     tools = {s["tool"] for s in out.steps}
     if named and not hints.wants_recs and not tools & {"lookup", "sql"} and not (out.reply and not hints.titles):
@@ -118,7 +123,7 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
     if recommending:
         _apply_conditions(out, hints, domain, relax, profile, conversation[-3:] + list(advice or []))
         tools = {s["tool"] for s in out.steps}
-        if named and hints.wants_recs and not tools & {"similar", "store"} and "rank" not in tools:
+        if named and hints.wants_recs and not tools & {"similar", "store"}:
             out.steps.append({"tool": "similar", "titles": named})
             out.notes.append(f"added similarity to {', '.join(named)}")
         if not {s["tool"] for s in out.steps} & {"filter", "similar", "retrieve", "store"}:
@@ -165,6 +170,14 @@ def _apply_conditions(out: Repaired, hints: Hints, domain: Domain, relax: int,
         if c not in grounded:
             out.notes.append(f"dropped condition the user did not state: {c['col']} {c['op']} {c['val']}")
     conds = grounded
+    free_text = [c for c in conds if (m := schema.get(c["col"])) is not None and m.kind == "text" and not m.values
+                 and c["op"] in ("contains", "=")]
+    if free_text:  # sparse free text (user tags) is better searched by meaning than by LIKE
+        conds = [c for c in conds if c not in free_text]
+        query = " ".join([*(c["val"] for c in free_text)])
+        if not any(s["tool"] == "retrieve" for s in out.steps):
+            out.steps.append({"tool": "retrieve", "query": f"{query}: {conversation[-1] if conversation else ''}"[:200]})
+        out.notes.append(f"searched by meaning instead of a text filter: {query}")
     if ycol and (hints.year_min is not None or hints.year_max is not None):
         wanted = _year_conditions(ycol, hints)
         current = [c for c in conds if c["col"] == ycol]

@@ -65,7 +65,7 @@ def make_plan(deps: AgentDeps) -> Any:
                             advice=state.get("critiques", []))
         expect = [f"{c}={v}" for c, v in hints.include]
         plan_dict = {"steps": fixed.steps, "reply": fixed.reply, "like": fixed.like, "dislike": fixed.dislike,
-                     "expect": expect, "n": hints.n}
+                     "expect": expect, "n": hints.n, "chit_chat": hints.chit_chat}
         emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": fixed.is_direct})
         return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt, "llm_calls": calls}
 

@@ -23,6 +23,11 @@ STYLES = {"concise": "Be brief: one short sentence per item, at most 90 words in
           "detailed": "Give two sentences per item with concrete details from its attributes."}
 GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a genre, a period, or a {item} you "
             "liked, and I will find some for you.")
+SMALL_TALK = {
+    "thanks": "You're welcome! Come back any time you want another {item}.",
+    "identity": ("I am a {item} recommender. Tell me what you like (genres, a period, {item}s you enjoyed or "
+                 "disliked, a mood) and I will find {item}s from the catalog and explain why they fit."),
+}
 FALLBACK_DIRECT = "Sorry, I can only talk about what I can look up. What kind of {item} are you looking for?"
 
 
@@ -82,8 +87,13 @@ def make_respond(deps: AgentDeps) -> Any:
         bus = Bus.from_dict(state.get("bus"))
         if best is not None and (state.get("plan") is None or len(state.get("critiques", [])) >= state.get("attempts", 0)):
             bus, plan = Bus.from_dict(best["bus"]), best["plan"]  # retries ran out: answer from the best try
-        if not plan.get("steps") and not plan.get("reply") and state.get("plan") is not None:
-            return {"messages": [AIMessage(GREETING.format(item=word))], "items": []}
+        if not plan.get("steps") and state.get("plan") is not None and (
+                not plan.get("reply") or plan.get("chit_chat") in ("greeting", "identity", "thanks")):
+            text = SMALL_TALK.get(plan.get("chit_chat") or "", GREETING)
+            if plan.get("reply") and plan.get("chit_chat") == "greeting":
+                g = check_reply(plan["reply"], {}, deps.domain.resolver)
+                text = g.text if g.text and not g.invented else text
+            return {"messages": [AIMessage(text.format(item=word))], "items": []}
         if plan.get("reply") and not plan.get("steps"):
             g = check_reply(plan["reply"], {}, deps.domain.resolver)
             text = g.text if g.text and not g.invented else FALLBACK_DIRECT.format(item=word)
