@@ -7,12 +7,17 @@ user can fix (bad config, missing column, unbuilt domain, dead LLM endpoint) pri
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 DEFAULT_DOMAIN = "data/movielens"
+# Each module has `register(subparsers, add_domain)` that adds its subcommand(s).
+PLUGGED = [m for m in ("models.train_cli", "evals.cli", "serving.cli") if importlib.util.find_spec(m.split(".")[0])
+           and importlib.util.find_spec(m) is not None]
 
 
 def _add_domain(p: argparse.ArgumentParser) -> None:
@@ -132,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("title")
     p.add_argument("-k", type=int, default=5)
     p.set_defaults(func=cmd_resolve)
+    for module in PLUGGED:  # subcommands that live with their feature (train, eval, serve)
+        importlib.import_module(module).register(sub, _add_domain)
     return parser
 
 
