@@ -14,6 +14,7 @@ import pandas as pd
 
 from models.catalog import item_text
 from models.config import DomainConfig, DomainError, load_config
+from models.filter_engine import FilterEngine
 from models.item_table import ItemTable, TableSchema
 from models.resolver import TitleResolver
 
@@ -74,6 +75,10 @@ class Domain:
     @cached_property
     def table(self) -> ItemTable:
         return ItemTable(self.artifacts / "items.sqlite", self.schema)
+
+    @cached_property
+    def filter_engine(self) -> FilterEngine:
+        return FilterEngine(self.items, self.schema)
 
     @cached_property
     def titles(self) -> list[str]:

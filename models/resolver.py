@@ -92,7 +92,7 @@ class TitleResolver:
         parts, weights, total = [], [], 0
         for g in grams:
             a, b = self.offsets[g], self.offsets[g + 1]
-            if total > 200_000 and len(parts) >= 3:
+            if total > 60_000 and len(parts) >= 4:
                 break
             parts.append(self.postings[a:b])
             weights.append(np.full(b - a, self.idf[g], dtype=np.float32))

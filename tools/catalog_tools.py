@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import Field
 
 from models.item_table import SQLError, TableSchema
@@ -127,16 +128,24 @@ def condition_sql(schema: TableSchema, col: str, op: str, val: str) -> str:
 
 def run_filter(ctx: ToolContext, bus: Bus, args: Any) -> str:
     schema = ctx.domain.schema
-    clauses = [condition_sql(schema, c.col, c.op, c.val) for c in args.where]
-    sql = f"SELECT * FROM items WHERE {' AND '.join(clauses)}"
+    clauses = [condition_sql(schema, c.col, c.op, c.val) for c in args.where]  # validates values too
     before = bus.size(ctx.n_items)
-    try:
-        if bus.candidates is None:
-            ids, notes = ctx.domain.table.filter_ids(sql + " ORDER BY popularity DESC", cap=FULL_FILTER_CAP)
-        else:
-            ids, notes = ctx.domain.table.filter_ids(sql, candidates=bus.candidates)
-    except SQLError as e:
-        raise ValueError(str(e)) from None
+    notes: list[str] = []
+    fast = ctx.domain.filter_engine.filter([(c.col, c.op, c.val) for c in args.where], bus.candidates)
+    if fast is not None:
+        ids = fast.tolist()
+        if bus.candidates is None:  # the whole catalog: keep the most popular matches
+            order = np.argsort(-ctx.popularity[fast], kind="stable")[:FULL_FILTER_CAP]
+            ids = fast[order].tolist()
+    else:
+        sql = f"SELECT * FROM items WHERE {' AND '.join(clauses)}"
+        try:
+            if bus.candidates is None:
+                ids, notes = ctx.domain.table.filter_ids(sql + " ORDER BY popularity DESC", cap=FULL_FILTER_CAP)
+            else:
+                ids, notes = ctx.domain.table.filter_ids(sql, candidates=bus.candidates)
+        except SQLError as e:
+            raise ValueError(str(e)) from None
     if bus.candidates is not None and bus.scores is not None:
         keep = set(ids)
         pairs = [(i, s) for i, s in zip(bus.candidates, bus.scores, strict=False) if i in keep]
