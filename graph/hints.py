@@ -133,9 +133,9 @@ def _categories(text: str, schema: TableSchema, hints: Hints) -> None:
                 negated = re.search(rf"\b{NEGATORS}\b(?:\s+\w+){{0,3}}\s*$", before) and not re.search(
                     r"\bbut\s+(?:a|an|some|more)?\s*$", before)
                 pair = (col.name, value)
-                target = hints.exclude if negated else hints.include
+                bucket = hints.exclude if negated else hints.include
                 if pair not in hints.include and pair not in hints.exclude:
-                    target.append(pair)
+                    bucket.append(pair)
                 break
 
 

@@ -21,9 +21,9 @@ def chroma_client(path: Path | str | None = None, host: str | None = None, port:
 
     host = host or os.environ.get("INTEREC_CHROMA_HOST") or None
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    port_no = int(port or os.environ.get("INTEREC_CHROMA_PORT", "8000"))
     if host:
-        port = int(port or os.environ.get("INTEREC_CHROMA_PORT", "8000"))
-        key = f"http://{host}:{port}"
+        key = f"http://{host}:{port_no}"
     else:
         if path is None:
             raise ValueError("an embedded Chroma client needs a path")
@@ -31,7 +31,7 @@ def chroma_client(path: Path | str | None = None, host: str | None = None, port:
     with _lock:
         if key not in _clients:
             if host:
-                _clients[key] = chromadb.HttpClient(host=host, port=port, settings=settings)
+                _clients[key] = chromadb.HttpClient(host=host, port=port_no, settings=settings)
             else:
                 Path(key).mkdir(parents=True, exist_ok=True)
                 _clients[key] = chromadb.PersistentClient(path=key, settings=settings)

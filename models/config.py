@@ -62,8 +62,7 @@ class ItemsConfig:
         """User-facing attribute columns in a stable order (after id and title)."""
         cols = list(self.lists) + list(self.numbers) + [d.name for d in self.derive]
         cols += list(self.dates) + list(self.text) + [j.name for j in self.joins]
-        seen: set[str] = set()
-        return [c for c in cols if not (c in seen or seen.add(c))]
+        return list(dict.fromkeys(cols))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,8 @@ def build_item_index(client: Any, domain: str, texts: list[str], titles: list[st
                      progress: bool = True, batch: int = 1024) -> int:
     """(Re)create the collection; returns the number of items indexed."""
     name = collection_name(domain)
-    try:
+    with contextlib.suppress(Exception):  # absent collection: nothing to delete (error type differs by version)
         client.delete_collection(name)
-    except Exception:  # noqa: BLE001 - absent collection: nothing to delete (error type differs by version)
-        pass
     col = client.create_collection(name, metadata={"hnsw:space": "cosine", "encoder": embedder.path})
     bar = tqdm(total=len(texts), desc="embedding items", unit="item", disable=not progress)
     for start in range(0, len(texts), batch):

@@ -89,7 +89,9 @@ class TitleResolver:
         if not grams:
             return np.empty(0, dtype=np.int32)
         grams.sort(key=lambda g: -self.idf[g])  # rarest first; skip the very common ones when enough
-        parts, weights, total = [], [], 0
+        parts: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        total = 0
         for g in grams:
             a, b = self.offsets[g], self.offsets[g + 1]
             if total > 60_000 and len(parts) >= 4:

@@ -38,7 +38,7 @@ class ToolSpec:
     def step_model(self, schema: TableSchema) -> type[BaseModel]:
         """The plan-step variant: {"tool": "<name>", ...args}."""
         args = self.make_args(schema)
-        fields: dict[str, Any] = {"tool": (Literal[self.name], ...)}  # type: ignore[valid-type]
+        fields: dict[str, Any] = {"tool": (Literal[self.name], ...)}
         for fname, f in args.model_fields.items():
             fields[fname] = (f.annotation, f)
         return create_model(f"{self.name.title().replace('_', '')}Step", __base__=Args, **fields)

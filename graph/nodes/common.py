@@ -22,8 +22,8 @@ class TurnSettings:
     @classmethod
     def from_config(cls, config: RunnableConfig | None) -> TurnSettings:
         c: dict[str, Any] = dict((config or {}).get("configurable") or {})
-        mode = c.get("mode") if c.get("mode") in ("accuracy", "diversity") else "accuracy"
-        style = c.get("reply_style") if c.get("reply_style") in ("concise", "detailed") else "concise"
+        mode = str(c["mode"]) if c.get("mode") in ("accuracy", "diversity") else "accuracy"
+        style = str(c["reply_style"]) if c.get("reply_style") in ("concise", "detailed") else "concise"
         return cls(str(c.get("user_id") or "default"), str(c.get("thread_id") or ""), mode, style, int(c.get("seed") or 0))
 
 

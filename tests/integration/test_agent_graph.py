@@ -158,10 +158,10 @@ def test_profile_shared_across_threads_of_one_user_only(ml_domain_indexed, tmp_p
     assert other["profile"]["like"] == []
     assert "Toy Story" not in llm.log[-2][1]
     # a fresh process reading the same store sees alice's profile, and nothing for bob
-    code = ("import json,sys; sys.path.insert(0, %r)\n"
+    code = ("import json,sys; sys.path.insert(0, {!r})\n"
             "from memory.profile import ProfileStore; from models.embedder import get_embedder\n"
-            "s = ProfileStore(get_embedder(), path=%r)\n"
-            "print(json.dumps([s.get('alice','movielens'), s.get('bob','movielens')]))") % (str(ROOT), str(tmp_path / "chroma"))
+            "s = ProfileStore(get_embedder(), path={!r})\n"
+            "print(json.dumps([s.get('alice','movielens'), s.get('bob','movielens')]))").format(str(ROOT), str(tmp_path / "chroma"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     alice, bob = json.loads(out.stdout.strip().splitlines()[-1])
     assert alice["like"] == ["Toy Story (1995)"] and bob["like"] == []
