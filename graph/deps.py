@@ -31,6 +31,7 @@ class AgentDeps:
     history_turns: int = 3  # user/assistant exchanges shown to the LLM
     n_demos: int = 3
     use_models: bool = True
+    code_small_talk: bool = True  # answer greetings / thanks / "who are you" without an LLM call
     _tool_ctx: dict[str, ToolContext] = field(default_factory=dict, repr=False)
 
     def tools(self, mode: str = "accuracy", seed: int = 0) -> ToolContext:

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
-from graph.hints import conversation_hints
+from graph.hints import conversation_hints, read_hints
 from graph.nodes.common import emit, history, last_user_text, user_texts
 from graph.state import State
 from graph.validate import repair_plan
@@ -47,6 +47,14 @@ def make_plan(deps: AgentDeps) -> Any:
         attempt = state.get("attempts", 0) + 1
         emit({"stage": "planning", "attempt": attempt})
         message = last_user_text(state.get("messages", []))
+        texts = user_texts(state.get("messages", []))
+        if deps.code_small_talk:
+            quick = read_hints(message, deps.domain.schema, deps.domain.resolver)
+            if quick.chit_chat:  # greetings, thanks, "who are you": no LLM call needed
+                emit({"stage": "planned", "steps": [], "direct": True})
+                return {"plan": {"steps": [], "reply": None, "like": [], "dislike": [], "expect": [], "n": None,
+                                 "chit_chat": quick.chit_chat}, "plan_notes": ["small talk answered in code"],
+                        "attempts": attempt}
         calls = state.get("llm_calls", 0) + 1
         try:
             raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, message), name="plan",
@@ -58,7 +66,7 @@ def make_plan(deps: AgentDeps) -> Any:
         except (LLMUnavailable, LLMConfigError) as e:
             return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": str(e)}
         profile = state.get("profile") or {}
-        hints = conversation_hints(user_texts(state.get("messages", [])), deps.domain.schema, deps.domain.resolver)
+        hints = conversation_hints(texts, deps.domain.schema, deps.domain.resolver)
         relax = sum(1 for c in state.get("critiques", []) if c.startswith(RELAX))
         fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints,
                             deps.domain, user_texts(state.get("messages", [])), profile, message, relax,

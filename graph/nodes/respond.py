@@ -90,7 +90,7 @@ def make_respond(deps: AgentDeps) -> Any:
         if not plan.get("steps") and state.get("plan") is not None and (
                 not plan.get("reply") or plan.get("chit_chat") in ("greeting", "identity", "thanks")):
             text = SMALL_TALK.get(plan.get("chit_chat") or "", GREETING)
-            if plan.get("reply") and plan.get("chit_chat") == "greeting":
+            if plan.get("reply") and plan.get("chit_chat") in ("greeting", None):
                 g = check_reply(plan["reply"], {}, deps.domain.resolver)
                 text = g.text if g.text and not g.invented else text
             return {"messages": [AIMessage(text.format(item=word))], "items": []}

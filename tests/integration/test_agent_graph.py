@@ -202,10 +202,21 @@ def test_chit_chat_is_one_call_and_invented_direct_titles_are_dropped(ml_domain_
     llm = ScriptedLLM(plans=[{"reply": "Hello! Tell me what you like.", "steps": []},
                              {"reply": "You should watch Finding Nemo (2003)!", "steps": []}])
     agent = make(ml_domain_indexed, tmp_path, llm)
+    agent.deps.code_small_talk = False  # let the planner answer, as a large model would
     st = agent.ask("hi there!", "t-chat", "ivy")
     assert reply(st) == "Hello! Tell me what you like." and st["llm_calls"] == 1
     st = agent.ask("what's up?", "t-chat", "ivy")
     assert "Finding Nemo" not in reply(st) and st["invented"] == ["Finding Nemo (2003)"]
+
+
+def test_small_talk_is_answered_in_code_without_llm_calls(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM()
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    for text in ("hello!", "thanks, bye", "who are you?"):
+        st = agent.ask(text, "t-small", "ivy")
+        assert st["llm_calls"] == 0 and st["items"] == []
+    assert llm.log == []
+    assert "recommender" in reply(st)
 
 
 def test_direct_answer_to_a_recommendation_request_is_replaced_by_tools(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
