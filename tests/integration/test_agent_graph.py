@@ -172,8 +172,10 @@ def test_thread_history_survives_reopening_sqlite(ml_domain_indexed, tmp_path: P
     llm = ScriptedLLM(plans=[{"reply": "Hi! What do you feel like watching?", "steps": []},
                              {"reply": "Sure.", "steps": []}])
     agent = make(ml_domain_indexed, tmp_path, llm, checkpointer=open_checkpointer(url))
+    agent.deps.code_small_talk = False
     agent.ask("hello", "persist", "gil")
     reopened = make(ml_domain_indexed, tmp_path, llm, checkpointer=open_checkpointer(url))
+    reopened.deps.code_small_talk = False
     st = reopened.ask("and again", "persist", "gil")
     texts = [m.content for m in st["messages"]]
     assert texts == ["hello", "Hi! What do you feel like watching?", "and again", "Sure."]
