@@ -164,6 +164,14 @@ class ItemTable:
     # ---- validation and repair --------------------------------------------------------------------
     def check(self, sql: str, allow_hidden: bool = False) -> tuple[exp.Select, list[str]]:
         """Parse, validate and repair one SELECT; returns the tree and notes on what was changed."""
+        try:
+            return self._check(sql, allow_hidden)
+        except SQLError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a parser corner case must still be a clean refusal
+            raise SQLError(f"could not understand the query ({type(e).__name__}). {self.schema.hint()}") from None
+
+    def _check(self, sql: str, allow_hidden: bool) -> tuple[exp.Select, list[str]]:
         text = (sql or "").strip().rstrip(";").strip()
         if not text:
             raise SQLError(f"empty query. {self.schema.hint()}")
@@ -178,6 +186,8 @@ class ItemTable:
         tree = trees[0]
         if not isinstance(tree, exp.Select):
             raise SQLError(f"only SELECT queries are allowed. {self.schema.hint()}")
+        if not tree.expressions:
+            raise SQLError(f"SELECT needs at least one column. {self.schema.hint()}")
         for node in tree.walk():
             if isinstance(node, FORBIDDEN_NODES):
                 raise SQLError(f"{type(node).__name__.upper()} is not allowed; write one plain SELECT. "
