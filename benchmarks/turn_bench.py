@@ -24,8 +24,8 @@ def main() -> None:
     ap.add_argument("--critic", choices=["rules", "llm"], default="rules")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    from graph.agent import make_agent
     from evals.turn_runner import run_conversations
+    from graph.agent import make_agent
 
     with tempfile.TemporaryDirectory() as mem:
         agent = make_agent(args.domain, memory_path=Path(mem), critic=args.critic, build=True)
