@@ -1,0 +1,1 @@
+"""HTTP serving for the interec agent: FastAPI app (LangServe routes, SSE chat, web page), CLI, tracing."""

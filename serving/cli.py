@@ -1,0 +1,52 @@
+"""`python app.py serve`: the HTTP API and web chat under uvicorn (app.py registers this module)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        print("error: serving needs the serve extra: pip install -e '.[serve]'", file=sys.stderr)
+        return 2
+    from models.domain import load_domain
+    from serving.settings import Settings
+
+    # Build (or check) the domain once here, so workers never race to build it.
+    load_domain(args.domain, args.artifacts, build=not args.no_build, progress=True)
+    os.environ["INTEREC_DOMAIN"] = str(Path(args.domain).resolve())
+    if args.artifacts:
+        os.environ["INTEREC_ARTIFACTS"] = str(Path(args.artifacts).resolve())
+    os.environ["INTEREC_CRITIC"] = args.critic
+    try:
+        Settings.from_env()  # bad INTEREC_API_KEYS etc. fail here with one line, not in every worker
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("INTEREC_API_KEYS"):
+        print(f"warning: listening on {args.host} without INTEREC_API_KEYS: anyone who can reach it can chat "
+              "and read any user's profile by naming it in X-User-Id", file=sys.stderr)
+    uvicorn.run("serving.app:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level, timeout_graceful_shutdown=10)
+    return 0
+
+
+def register(subparsers: Any, add_domain: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = subparsers.add_parser("serve", help="HTTP API (LangServe /agent, SSE /chat/stream) and web chat at /")
+    add_domain(p)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes; more than one needs a shared checkpointer (INTEREC_CHECKPOINT_URL=postgresql://...) "
+                        "and Chroma server (INTEREC_CHROMA_HOST) - see docs/DEPLOY.md")
+    p.add_argument("--critic", choices=["rules", "llm"], default="rules")
+    p.add_argument("--no-build", action="store_true", help="fail instead of building an unbuilt domain")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=cmd_serve)

@@ -1,0 +1,50 @@
+"""What the routes share once the app has started: the agent, the settings and the run config builder.
+
+One place builds every run's config, so LangServe and the native routes give the graph the same
+thread namespacing, user identity and tracing metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import HTTPException, Request
+
+from graph.agent import Agent
+from serving.auth import Identity
+from serving.settings import Settings
+
+Mode = Literal["accuracy", "diversity"]
+Style = Literal["concise", "detailed"]
+
+
+@dataclass
+class Runtime:
+    agent: Agent
+    settings: Settings
+    callbacks: list[Any] = field(default_factory=list)  # the LangSmith tracer when tracing is on
+
+    @property
+    def domain_name(self) -> str:
+        return str(self.agent.deps.domain.name)
+
+    def run_config(self, ident: Identity, thread_id: str, mode: str = "accuracy",
+                   reply_style: str = "concise") -> dict[str, Any]:
+        internal = ident.thread(thread_id)
+        mode = mode if mode in ("accuracy", "diversity") else "accuracy"
+        reply_style = reply_style if reply_style in ("concise", "detailed") else "concise"
+        cfg = self.agent.config(internal, ident.user_id, mode=mode, reply_style=reply_style)
+        cfg["metadata"] = {"user_id": ident.user_id, "thread_id": internal, "domain": self.domain_name,
+                           "mode": mode, "reply_style": reply_style}
+        cfg["tags"] = ["interec", f"domain:{self.domain_name}", f"user:{ident.user_id}"]
+        if self.callbacks:
+            cfg["callbacks"] = list(self.callbacks)
+        return cfg
+
+
+def runtime_of(request: Request) -> Runtime:
+    rt = getattr(request.app.state, "runtime", None)
+    if rt is None:
+        raise HTTPException(503, "the agent is still starting")
+    return rt
