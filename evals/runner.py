@@ -1,0 +1,276 @@
+"""Run a suite over n cases for several systems into a run folder; resumable and parallel.
+
+Run folder:
+    config.json            what was run (a resumed run must match it, except n and systems)
+    cases.jsonl            the cases (user, target, history)
+    records/<system>/<case>.json   one finished case per file: the cache a resumed run skips
+    results.json           metrics per system, timings
+    report.md, *.png       the tables and plots (evals/report.py)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from tqdm import tqdm
+
+from evals.cases import EvalCase, make_cases
+from evals.explain import EXPLAINERS, aggregate_judgements, explain_case, judge_case
+from evals.simulators import make_simulator
+from evals.suites import SUITES, RunContext
+from evals.systems import LLM_SYSTEMS, NO_LLM_SYSTEMS, System, make_system
+from models.domain import Domain
+
+ALL_SUITES = (*SUITES, "explanation")
+
+
+class RunConfigError(ValueError):
+    """A run folder that holds a different run."""
+
+
+@dataclass
+class EvalSpec:
+    suite: str
+    n: int = 100
+    seed: int = 0
+    simulator: str = "templated"
+    llm: str = "scripted"  # scripted | local | env
+    systems: list[str] = field(default_factory=list)
+    max_turns: int = 5
+    workers: int = 1  # threads for systems without a real LLM
+    llm_workers: int = 1  # threads when a real LLM is involved (one shared local server)
+    critic: str = "rules"
+    progress: bool = True
+
+    def fingerprint(self, domain: Domain) -> dict[str, Any]:
+        return {"domain": domain.name, "domain_root": str(domain.config.root), "suite": self.suite, "seed": self.seed,
+                "simulator": self.simulator, "llm": self.llm, "max_turns": self.max_turns}
+
+
+def default_systems(suite: str, llm: str) -> list[str]:
+    if suite == "explanation":
+        return list(EXPLAINERS)
+    return [*NO_LLM_SYSTEMS, *(["llm", "chatrec", "agent"] if llm != "scripted" else ["agent"])]
+
+
+def default_out(domain: Domain, spec: EvalSpec) -> Path:
+    sim = f"-{spec.simulator}" if spec.suite in ("simulator", "one-turn-retrieval") else ""
+    return Path("runs") / "eval" / f"{domain.name}-{spec.suite}{sim}-{spec.llm}-s{spec.seed}"
+
+
+def make_llm(kind: str) -> BaseChatModel | None:
+    if kind == "scripted":
+        from evals.scripted import ScriptedEvalLLM
+
+        return ScriptedEvalLLM()
+    from models.llm import LLMSettings, get_chat_model
+
+    if kind == "local":
+        return get_chat_model(LLMSettings.from_env(provider="local"))
+    if kind == "env":
+        return get_chat_model()
+    raise ValueError(f"unknown --llm {kind!r}: use scripted, local or env")
+
+
+def _safe_name(s: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", s)[:120]
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class RunDir:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def record_path(self, system: str, case_id: str) -> Path:
+        return self.root / "records" / _safe_name(system) / f"{_safe_name(case_id)}.json"
+
+    def load(self, system: str, case_id: str) -> dict[str, Any] | None:
+        data = _read_json(self.record_path(system, case_id))
+        return data if isinstance(data, dict) else None
+
+    def save(self, system: str, case_id: str, record: dict[str, Any]) -> None:
+        _write_json(self.record_path(system, case_id), record)
+
+    def check_config(self, fingerprint: dict[str, Any], fresh: bool = False) -> None:
+        path = self.root / "config.json"
+        old = _read_json(path)
+        if old and not fresh:
+            diff = {k: (old.get(k), v) for k, v in fingerprint.items() if old.get(k) != v}
+            if diff:
+                detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
+                raise RunConfigError(f"{self.root} holds a different run ({detail}); use another --out or --fresh")
+        if fresh and (self.root / "records").exists():
+            import shutil
+
+            shutil.rmtree(self.root / "records")
+        _write_json(path, fingerprint)
+
+
+def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dict[str, Any]], run: RunDir,
+              workers: int = 1, progress: bool = True) -> tuple[list[dict[str, Any]], int, float]:
+    """Every case through `fn`, skipping cached ones; returns (records in case order, newly run, seconds)."""
+    records: dict[str, dict[str, Any]] = {}
+    todo = []
+    for c in cases:
+        cached = run.load(name, c.case_id)
+        if cached is not None:
+            records[c.case_id] = cached
+        else:
+            todo.append(c)
+    start = time.perf_counter()
+    bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=f"{name:>12}", unit="case",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        if workers <= 1:
+            for c in todo:
+                rec = fn(c)
+                run.save(name, c.case_id, rec)
+                records[c.case_id] = rec
+                bar.update(1)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(fn, c): c for c in todo}
+                for fut in as_completed(futures):
+                    c = futures[fut]
+                    rec = fut.result()
+                    run.save(name, c.case_id, rec)
+                    records[c.case_id] = rec
+                    bar.update(1)
+    finally:
+        bar.close()
+    return [records[c.case_id] for c in cases if c.case_id in records], len(todo), time.perf_counter() - start
+
+
+def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: bool = False,
+             llm: BaseChatModel | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run `spec` on `domain`; writes the run folder and returns the results dict."""
+    if spec.suite not in ALL_SUITES:
+        raise ValueError(f"unknown suite {spec.suite!r}: choose from {', '.join(ALL_SUITES)}")
+    systems = spec.systems or default_systems(spec.suite, spec.llm)
+    run = RunDir(out or default_out(domain, spec))
+    run.check_config(spec.fingerprint(domain), fresh)
+    t0 = time.perf_counter()
+    cases = make_cases(domain, spec.n, spec.seed)
+    if not cases:
+        raise ValueError(f"domain {domain.name} has no test cases (users with a held-out test item)")
+    (run.root / "cases.jsonl").write_text("\n".join(json.dumps(c.to_json(), ensure_ascii=False) for c in cases) + "\n",
+                                         encoding="utf-8")
+    needs_llm = spec.simulator == "llm" or spec.suite == "explanation" or any(s in LLM_SYSTEMS for s in systems)
+    if llm is None and needs_llm:
+        llm = make_llm(spec.llm)
+    real_llm = spec.llm != "scripted"
+    log(f"{spec.suite} on {domain.name}: {len(cases)} cases, systems {', '.join(systems)}, llm {spec.llm}"
+        + (f", simulator {spec.simulator}" if spec.suite in ("simulator", "one-turn-retrieval") else "")
+        + f" -> {run.root}")
+    results: dict[str, Any] = {"config": {**spec.fingerprint(domain), "n": len(cases), "systems": systems},
+                               "systems": {}, "timings": {}}
+    if spec.suite == "explanation":
+        _run_explanation(domain, spec, run, cases, systems, llm, results, real_llm)
+    else:
+        simulator = make_simulator(spec.simulator, domain, spec.seed, llm)
+        ctx = RunContext(domain, simulator, spec.seed, spec.max_turns)
+        suite = SUITES[spec.suite]
+        shared: dict[str, Any] = {}
+        for name in systems:
+            t = time.perf_counter()
+            system: System = make_system(name, domain, llm, spec.seed, shared, spec.critic)
+            setup = time.perf_counter() - t
+            involves_llm = real_llm and (system.uses_llm or spec.simulator == "llm")
+            workers = spec.llm_workers if involves_llm else spec.workers
+            try:
+                records, new, secs = run_cases(name, cases, partial(suite.run_case, ctx, system), run, workers,
+                                               spec.progress)
+            finally:
+                system.close()
+            metrics = suite.aggregate(ctx, records)
+            metrics["llm"] = spec.llm if system.uses_llm else "none"
+            results["systems"][name] = metrics
+            results["timings"][name] = {"setup_s": round(setup, 2), "run_s": round(secs, 2), "new_cases": new,
+                                        "case_s_mean": round(sum(_case_seconds(r) for r in records) / max(len(records), 1), 4)}
+    results["timings"]["total_s"] = round(time.perf_counter() - t0, 2)
+    _merge_earlier(run, results)
+    _write_json(run.root / "results.json", results)
+    from evals.report import write_report
+
+    write_report(run.root, results)
+    return results
+
+
+def _merge_earlier(run: RunDir, results: dict[str, Any]) -> None:
+    """Keep systems an earlier invocation ran into this folder over the same cases (one table for all)."""
+    old = _read_json(run.root / "results.json")
+    if not isinstance(old, dict) or old.get("config", {}).get("n") != results["config"]["n"]:
+        return
+    for name, m in old.get("systems", {}).items():
+        if name not in results["systems"]:
+            results["systems"][name] = m
+            results["timings"].setdefault(name, old.get("timings", {}).get(name, {}))
+    results["config"]["systems"] = list(results["systems"])
+    if "pairwise" in old and "pairwise" not in results:
+        results["pairwise"] = old["pairwise"]
+
+
+def _case_seconds(rec: dict[str, Any]) -> float:
+    if "turns" in rec:
+        return float(sum(t["seconds"] for t in rec["turns"]))
+    return float(rec.get("seconds", 0.0))
+
+
+def _explain_one(name: str, domain: Domain, llm: BaseChatModel | None, agent: Any, case: EvalCase) -> dict[str, Any]:
+    return explain_case(name, domain, case, llm, agent)
+
+
+def _run_explanation(domain: Domain, spec: EvalSpec, run: RunDir, cases: list[EvalCase], systems: list[str],
+                     llm: BaseChatModel | None, results: dict[str, Any], real_llm: bool) -> None:
+    texts: dict[str, dict[str, str]] = {c.case_id: {} for c in cases}
+    for name in systems:
+        t = time.perf_counter()
+        agent_sys = make_system("agent", domain, llm, spec.seed, critic=spec.critic) if name == "agent" else None
+        agent = getattr(agent_sys, "agent", None)
+        workers = spec.llm_workers if (real_llm and name != "template") else spec.workers
+        try:
+            fn = partial(_explain_one, name, domain, llm, agent)
+            records, new, secs = run_cases(name, cases, fn, run, workers, spec.progress)
+        finally:
+            if agent_sys is not None:
+                agent_sys.close()
+        for r in records:
+            texts[r["case_id"]][name] = r["explanation"]
+        results["systems"][name] = {"cases": len(records),
+                                    "mean_words": round(sum(len(r["explanation"].split()) for r in records) / max(len(records), 1), 1),
+                                    "empty": sum(1 for r in records if not r["explanation"].strip()),
+                                    "llm_calls": round(sum(r["llm_calls"] for r in records) / max(len(records), 1), 3),
+                                    "errors": sum(1 for r in records if r.get("error"))}
+        results["timings"][name] = {"setup_s": round(time.perf_counter() - t - secs, 2), "run_s": round(secs, 2),
+                                    "new_cases": new}
+    if llm is None or len(systems) < 2:
+        return
+    by_id = {c.case_id: c for c in cases}
+    judged = [c for c in cases if len(texts[c.case_id]) == len(systems)]
+    records, new, secs = run_cases("judge-" + "+".join(sorted(systems)), judged, lambda c: judge_case(llm, domain, by_id[c.case_id], texts[c.case_id]),
+                                   run, spec.llm_workers if real_llm else spec.workers, spec.progress)
+    results["pairwise"] = aggregate_judgements(records)
+    results["timings"]["judge"] = {"run_s": round(secs, 2), "new_cases": new}

@@ -1,0 +1,575 @@
+"""The systems under evaluation, behind one interface: a session per case, one `turn(text)` per user message.
+
+Every system answers with a message (what the lenient judge reads) and the ranked items it recommended
+(what the strict judge reads). Baselines:
+
+| name | LLM | does |
+|---|---|---|
+| random | no | random items |
+| popularity | no | most popular items (train positives) |
+| keyword | no | graph.hints.read_hints over everything the user said -> SQL filter on the item table -> popularity |
+| dense | no | embedding retrieval of the user's messages |
+| llm | yes | the LLM alone, from its own knowledge; titles resolved to the catalog for the strict judge |
+| chatrec | yes | Chat-Rec: embedding retrieval of 20 candidates, the LLM picks |
+| agent | yes | the interec agent (graph/agent.py); with `--llm scripted` only its code-side planning runs |
+
+Baselines never repeat an item they already showed in the conversation (the user said no to it); the
+agent is run as is.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tempfile
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from rapidfuzz import fuzz, process
+
+from evals.cases import EvalCase
+from graph.hints import FRESH_START, read_hints, year_column
+from models.catalog import LIST_SEP
+from models.domain import Domain
+from models.resolver import normalise
+
+LLM_SYSTEMS = {"llm", "chatrec", "agent"}
+NO_LLM_SYSTEMS = ("random", "popularity", "keyword", "dense")
+
+
+@dataclass
+class Reply:
+    message: str
+    items: list[int | None]  # ranked; None = a title the system named that is not in the catalog
+    llm_calls: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Session(ABC):
+    @abstractmethod
+    def turn(self, text: str, *, n: int = 5, candidates: Sequence[int] | None = None,
+             exclude: Sequence[int] = ()) -> Reply:
+        """Answer one user message with up to n items (only from `candidates` when given, never `exclude`)."""
+
+
+class System(ABC):
+    name: str
+    uses_llm = False
+
+    def __init__(self, domain: Domain, seed: int = 0):
+        self.domain = domain
+        self.seed = seed
+
+    @abstractmethod
+    def session(self, case: EvalCase) -> Session: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the system holds (temp stores)."""
+
+
+# ---- helpers -----------------------------------------------------------------------------------------------
+def _describe(domain: Domain, iid: int) -> str:
+    row = domain.items.iloc[int(iid)]
+    parts = []
+    for col in domain.config.items.attribute_columns[:3]:
+        v = row.get(col)
+        if v is None or v == "" or (isinstance(v, float) and v != v):
+            continue
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        parts.append(str(v).replace(LIST_SEP, ", ")[:60])
+    return "; ".join(parts)
+
+
+def list_message(domain: Domain, iids: Sequence[int], intro: str | None = None) -> str:
+    """The message a non-LLM baseline sends: a numbered list of catalog titles with a few attributes."""
+    word = domain.config.item_word
+    if not iids:
+        return f"Sorry, I have no {word}s to suggest."
+    lines = [f"{k}. {domain.titles[i]} ({_describe(domain, i)})" for k, i in enumerate(iids, 1)]
+    return (intro or f"Here are some {word}s you may like:") + "\n" + "\n".join(lines)
+
+
+_LIST_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(.+)$")
+_YEAR_END = re.compile(r"^(.*?\(\s*\d{4}\s*\))")
+
+
+def parse_titles(text: str) -> list[str]:
+    """Titles from a numbered or bulleted list ("1. **Heat (1995)** - a crime epic" -> "Heat (1995)")."""
+    out = []
+    for line in (text or "").splitlines():
+        m = _LIST_LINE.match(line)
+        if not m:
+            continue
+        name = m.group(1).replace("**", "").replace("__", "").strip()
+        y = _YEAR_END.match(name)
+        name = y.group(1) if y else re.split(r"\s+[-–—:]\s+|:\s", name, maxsplit=1)[0]
+        name = name.strip(" \"'“”*")
+        if name:
+            out.append(name)
+    return out
+
+
+def resolve_titles(domain: Domain, names: Sequence[str], among: Sequence[int] | None = None,
+                   min_conf: float = 0.85) -> list[int | None]:
+    """Each name -> a catalog iid (None when no confident match); restricted to `among` when given."""
+    if among is not None:
+        keys = {i: normalise(domain.titles[i])[0] for i in among}
+        out: list[int | None] = []
+        for name in names:
+            k = normalise(name)[0]
+            best = process.extractOne(k, keys, scorer=fuzz.WRatio, score_cutoff=85) if k else None
+            out.append(int(best[2]) if best else None)
+        return out
+    res: list[int | None] = []
+    for name in names:
+        m = domain.resolver.best(name, min_conf)
+        res.append(m.iid if m else None)
+    return res
+
+
+def _top_excluding(order: Sequence[int], n: int, banned: set[int]) -> list[int]:
+    out: list[int] = []
+    for i in order:
+        if i not in banned and i not in out:
+            out.append(int(i))
+            if len(out) == n:
+                break
+    return out
+
+
+class _BaselineSession(Session):
+    """Shared bookkeeping: user messages so far, items already shown (never repeated)."""
+
+    def __init__(self, system: System, case: EvalCase):
+        self.system = system
+        self.domain = system.domain
+        self.case = case
+        self.texts: list[str] = []
+        self.shown: set[int] = set()
+        self.rng = random.Random(f"{system.seed}:{system.name}:{case.case_id}")
+
+    def turn(self, text: str, *, n: int = 5, candidates: Sequence[int] | None = None,
+             exclude: Sequence[int] = ()) -> Reply:
+        t = time.perf_counter()
+        self.texts.append(text)
+        banned = self.shown | set(exclude)
+        if candidates is not None:
+            pool = [int(c) for c in candidates if int(c) not in banned]
+            items = self.rank_candidates(pool)[:n]
+        else:
+            items = self.recommend(n, banned)
+        self.shown.update(items)
+        reply = self.reply(items)
+        reply.seconds = time.perf_counter() - t
+        return reply
+
+    def reply(self, items: list[int]) -> Reply:
+        return Reply(list_message(self.domain, items), list(items))
+
+    def recommend(self, n: int, banned: set[int]) -> list[int]:
+        raise NotImplementedError
+
+    def rank_candidates(self, pool: list[int]) -> list[int]:
+        raise NotImplementedError
+
+
+# ---- no-LLM baselines --------------------------------------------------------------------------------------
+class RandomSystem(System):
+    name = "random"
+
+    def session(self, case: EvalCase) -> Session:
+        return _RandomSession(self, case)
+
+
+class _RandomSession(_BaselineSession):
+    def recommend(self, n: int, banned: set[int]) -> list[int]:
+        out: list[int] = []
+        n_items = len(self.domain.items)
+        while len(out) < min(n, n_items - len(banned)):
+            i = self.rng.randrange(n_items)
+            if i not in banned and i not in out:
+                out.append(i)
+        return out
+
+    def rank_candidates(self, pool: list[int]) -> list[int]:
+        pool = list(pool)
+        self.rng.shuffle(pool)
+        return pool
+
+
+class PopularitySystem(System):
+    name = "popularity"
+
+    def __init__(self, domain: Domain, seed: int = 0):
+        super().__init__(domain, seed)
+        pop = domain.popularity
+        self.order = sorted(range(len(pop)), key=lambda i: (-int(pop[i]), i))
+
+    def session(self, case: EvalCase) -> Session:
+        return _PopularitySession(self, case)
+
+
+class _PopularitySession(_BaselineSession):
+    system: PopularitySystem
+
+    def recommend(self, n: int, banned: set[int]) -> list[int]:
+        return _top_excluding(self.system.order, n, banned)
+
+    def rank_candidates(self, pool: list[int]) -> list[int]:
+        pop = self.domain.popularity
+        return sorted(pool, key=lambda i: (-int(pop[i]), i))
+
+
+@dataclass
+class Conditions:
+    """What the user asked for so far, in the order it was said."""
+
+    include: list[tuple[str, str]] = field(default_factory=list)
+    exclude: list[tuple[str, str]] = field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+    order: list[str] = field(default_factory=list)  # labels in reveal order, for relaxation
+
+
+def conversation_conditions(texts: Sequence[str], domain: Domain) -> Conditions:
+    """read_hints over every user message, merged: categories accumulate (a later "no X" wins over an
+    earlier "X"), a year range narrows the previous one (or replaces it when they do not overlap), and
+    "something completely different" starts afresh."""
+    c = Conditions()
+    for text in texts:
+        h = read_hints(text, domain.schema, domain.resolver)
+        if FRESH_START.search(text):
+            c = Conditions()
+        for p in h.include:
+            if p in c.exclude:
+                c.exclude.remove(p)
+            if p not in c.include:
+                c.include.append(p)
+                c.order.append(f"+{p[0]}={p[1]}")
+        for p in h.exclude:
+            if p in c.include:
+                c.include.remove(p)
+            if p not in c.exclude:
+                c.exclude.append(p)
+                c.order.append(f"-{p[0]}={p[1]}")
+        if h.year_min is not None or h.year_max is not None:
+            lo = max(x for x in (c.year_min, h.year_min, -10**9) if x is not None)
+            hi = min(x for x in (c.year_max, h.year_max, 10**9) if x is not None)
+            if lo > hi:  # no overlap: the newer statement wins
+                lo, hi = h.year_min if h.year_min is not None else -10**9, h.year_max if h.year_max is not None else 10**9
+            c.year_min = lo if lo > -10**9 else None
+            c.year_max = hi if hi < 10**9 else None
+            c.order = [o for o in c.order if o != "year"] + ["year"]
+    return c
+
+
+def _sql_literal(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def condition_sql(c: Conditions, domain: Domain, keep: Sequence[str] | None = None) -> str:
+    """A WHERE clause for the conditions whose labels are in `keep` (all when None); "1" for none."""
+    keep = c.order if keep is None else keep
+    parts = []
+    for col, v in c.include:
+        if f"+{col}={v}" in keep:
+            parts.append(f"{col} LIKE {_sql_literal('%' + v + '%')}")
+    for col, v in c.exclude:
+        if f"-{col}={v}" in keep:
+            parts.append(f"({col} IS NULL OR {col} NOT LIKE {_sql_literal('%' + v + '%')})")
+    ycol = year_column(domain.schema)
+    if ycol and "year" in keep:
+        if c.year_min is not None:
+            parts.append(f"{ycol} >= {int(c.year_min)}")
+        if c.year_max is not None:
+            parts.append(f"{ycol} <= {int(c.year_max)}")
+    return " AND ".join(parts) or "1"
+
+
+class KeywordSystem(System):
+    """The strongest simple baseline on templated simulators: exact conditions, popularity order."""
+
+    name = "keyword"
+
+    def __init__(self, domain: Domain, seed: int = 0):
+        super().__init__(domain, seed)
+        pop = domain.popularity
+        self.order = sorted(range(len(pop)), key=lambda i: (-int(pop[i]), i))
+        self.rank_of = {iid: r for r, iid in enumerate(self.order)}
+
+    def session(self, case: EvalCase) -> Session:
+        return _KeywordSession(self, case)
+
+    def matching(self, c: Conditions, keep: Sequence[str]) -> set[int]:
+        where = condition_sql(c, self.domain, keep)
+        if where == "1":
+            return set(range(len(self.domain.items)))
+        ids, _ = self.domain.table.filter_ids(f"SELECT * FROM items WHERE {where}", cap=len(self.domain.items) + 1)
+        return set(ids)
+
+    def ranked(self, c: Conditions, pool: Sequence[int] | None = None) -> list[int]:
+        """Items meeting all conditions by popularity, then those meeting all but the last-said one, ..."""
+        universe = list(pool) if pool is not None else self.order
+        if pool is not None:
+            universe = sorted(universe, key=lambda i: self.rank_of[i])
+        out: list[int] = []
+        taken: set[int] = set()
+        for cut in range(len(c.order), -1, -1):
+            ok = self.matching(c, c.order[:cut])
+            for i in universe:
+                if i in ok and i not in taken:
+                    taken.add(i)
+                    out.append(i)
+            if len(out) >= len(universe) or cut == 0:
+                break
+        return out
+
+
+class _KeywordSession(_BaselineSession):
+    system: KeywordSystem
+
+    def recommend(self, n: int, banned: set[int]) -> list[int]:
+        c = conversation_conditions(self.texts, self.domain)
+        order = self.system.order
+        out: list[int] = []
+        for cut in range(len(c.order), -1, -1):  # relax the last-said condition until n items are found
+            ok = self.system.matching(c, c.order[:cut])
+            out += [i for i in order if i in ok and i not in banned and i not in out][: n - len(out)]
+            if len(out) >= n:
+                break
+        return out[:n]
+
+    def rank_candidates(self, pool: list[int]) -> list[int]:
+        return self.system.ranked(conversation_conditions(self.texts, self.domain), pool)
+
+
+class DenseSystem(System):
+    """Embedding retrieval of what the user said (the item index of the domain)."""
+
+    name = "dense"
+
+    def __init__(self, domain: Domain, seed: int = 0):
+        super().__init__(domain, seed)
+        self.index = domain.item_index()
+
+    def session(self, case: EvalCase) -> Session:
+        return _DenseSession(self, case)
+
+    def search(self, text: str, k: int, among: Sequence[int] | None = None) -> list[int]:
+        return [int(i) for i, _ in self.index.search(text, k=k, among=list(among) if among is not None else None)]
+
+
+class _DenseSession(_BaselineSession):
+    system: DenseSystem
+
+    def query(self) -> str:
+        return " ".join(self.texts[-3:])[-1500:]
+
+    def recommend(self, n: int, banned: set[int]) -> list[int]:
+        return _top_excluding(self.system.search(self.query(), n + len(banned) + 5), n, banned)
+
+    def rank_candidates(self, pool: list[int]) -> list[int]:
+        ranked = self.system.search(self.query(), len(pool), pool)
+        return ranked + [i for i in pool if i not in ranked]
+
+
+# ---- LLM baselines -------------------------------------------------------------------------------------------
+LLM_ALONE_SYSTEM = """You recommend {items} from your own knowledge. Read the conversation and recommend exactly \
+{n} {items} for the user's latest request. Answer with a numbered list only, one {item} per line: \
+"<number>. <title> (<year>) - <one short reason>". Do not repeat {items} you already suggested."""
+RANK_SYSTEM = """You rank {items} for a user. Order ALL the candidate {items} from the best fit for the user to \
+the worst. Answer with a numbered list only, one line per candidate, using the titles exactly as written."""
+PICK_SYSTEM = """You pick {items} for a user from a list of candidates. Choose the best fits for the user's latest \
+request. Answer with a numbered list only: "<number>. <title exactly as written> - <one short reason>"."""
+
+
+def _conversation(turns: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f"{'User' if who == 'user' else 'You'}: {text}" for who, text in turns[-8:])
+
+
+def _numbered(domain: Domain, iids: Sequence[int], with_attrs: bool = True) -> str:
+    return "\n".join(f"{k}. {domain.titles[i]}" + (f" ({_describe(domain, i)})" if with_attrs else "")
+                     for k, i in enumerate(iids, 1))
+
+
+class _LLMSession(Session):
+    def __init__(self, system: LLMSystemBase, case: EvalCase):
+        self.system = system
+        self.domain = system.domain
+        self.case = case
+        self.turns: list[tuple[str, str]] = []
+        self.shown: set[int] = set()
+
+    def _call(self, system: str, prompt: str) -> str:
+        out = self.system.llm.invoke([SystemMessage(system), HumanMessage(prompt)])
+        return str(out.content)
+
+    def _rank(self, text: str, pool: list[int], n: int) -> tuple[str, list[int | None]]:
+        word = self.domain.config.item_word
+        prompt = (f"Conversation:\n{_conversation(self.turns)}\n\nCandidates:\n{_numbered(self.domain, pool)}\n\n"
+                  f"Now rank all {len(pool)} candidates, best first.")
+        answer = self._call(RANK_SYSTEM.format(items=word + "s"), prompt)
+        return answer, resolve_titles(self.domain, parse_titles(answer), among=pool)
+
+    def turn(self, text: str, *, n: int = 5, candidates: Sequence[int] | None = None,
+             exclude: Sequence[int] = ()) -> Reply:
+        t = time.perf_counter()
+        self.turns.append(("user", text))
+        banned = self.shown | set(exclude)
+        if candidates is not None:
+            pool = [int(c) for c in candidates if int(c) not in banned]
+            message, items = self._rank(text, pool, n)
+        else:
+            message, items = self.recommend(n, banned)
+        self.turns.append(("assistant", message[:1500]))
+        self.shown.update(i for i in items if i is not None)
+        return Reply(message, items[:max(n, len(items))], llm_calls=1, seconds=time.perf_counter() - t)
+
+    def recommend(self, n: int, banned: set[int]) -> tuple[str, list[int | None]]:
+        raise NotImplementedError
+
+
+class LLMSystemBase(System):
+    uses_llm = True
+
+    def __init__(self, domain: Domain, llm: BaseChatModel, seed: int = 0):
+        super().__init__(domain, seed)
+        self.llm = llm
+
+
+class LLMAloneSystem(LLMSystemBase):
+    name = "llm"
+
+    def session(self, case: EvalCase) -> Session:
+        return _LLMAloneSession(self, case)
+
+
+class _LLMAloneSession(_LLMSession):
+    def recommend(self, n: int, banned: set[int]) -> tuple[str, list[int | None]]:
+        word = self.domain.config.item_word
+        answer = self._call(LLM_ALONE_SYSTEM.format(item=word, items=word + "s", n=n),
+                            f"Conversation:\n{_conversation(self.turns)}\n\nYour numbered list of {n} {word}s:")
+        return answer, resolve_titles(self.domain, parse_titles(answer))
+
+
+class ChatRecSystem(LLMSystemBase):
+    """Chat-Rec: a retriever proposes candidates, the LLM picks among them (20 candidates, as the paper)."""
+
+    name = "chatrec"
+
+    def __init__(self, domain: Domain, llm: BaseChatModel, seed: int = 0, n_candidates: int = 20,
+                 dense: DenseSystem | None = None):
+        super().__init__(domain, llm, seed)
+        self.dense = dense or DenseSystem(domain, seed)
+        self.n_candidates = n_candidates
+
+    def session(self, case: EvalCase) -> Session:
+        return _ChatRecSession(self, case)
+
+
+class _ChatRecSession(_LLMSession):
+    system: ChatRecSystem
+
+    def recommend(self, n: int, banned: set[int]) -> tuple[str, list[int | None]]:
+        word = self.domain.config.item_word
+        query = " ".join(t for who, t in self.turns if who == "user")[-1500:]
+        k = self.system.n_candidates
+        cands = _top_excluding(self.system.dense.search(query, k + len(banned) + 5), k, banned)
+        prompt = (f"Conversation:\n{_conversation(self.turns)}\n\nCandidates:\n{_numbered(self.domain, cands)}\n\n"
+                  f"Now pick the {n} best candidates for the user, best first.")
+        answer = self._call(PICK_SYSTEM.format(items=word + "s"), prompt)
+        picked = [i for i in resolve_titles(self.domain, parse_titles(answer), among=cands) if i is not None]
+        picked = list(dict.fromkeys(picked))[:n]
+        fill = [i for i in cands if i not in picked][: n - len(picked)]  # the LLM picked too few: retriever order
+        message = answer.strip()
+        if fill:
+            message += "\nAlso worth a look:\n" + "\n".join(f"- {self.domain.titles[i]}" for i in fill)
+        return message, [*picked, *fill]
+
+
+# ---- the agent -----------------------------------------------------------------------------------------------
+class AgentSystem(System):
+    """The interec agent: a fresh thread and user per case, an in-memory checkpointer, temp profile store."""
+
+    name = "agent"
+    uses_llm = True
+
+    def __init__(self, domain: Domain, llm: BaseChatModel, seed: int = 0, critic: str = "rules",
+                 memory_path: Path | None = None):
+        super().__init__(domain, seed)
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        from graph.agent import Agent, make_deps
+        from graph.builder import build_graph
+
+        self._tmp = None
+        if memory_path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="interec-eval-")
+            memory_path = Path(self._tmp.name)
+        self.llm = llm
+        deps = make_deps(domain, llm, memory_path=memory_path, critic=critic)
+        self.agent = Agent(deps, build_graph(deps, InMemorySaver()))
+        self.run_tag = uuid.uuid4().hex[:6]
+
+    def session(self, case: EvalCase) -> Session:
+        return _AgentSession(self, case)
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+class _AgentSession(Session):
+    def __init__(self, system: AgentSystem, case: EvalCase):
+        self.system = system
+        self.case = case
+        self.thread = f"eval-{system.run_tag}-{case.case_id}-{uuid.uuid4().hex[:6]}"
+        self.user = f"eval-{case.case_id}"
+
+    def turn(self, text: str, *, n: int = 5, candidates: Sequence[int] | None = None,
+             exclude: Sequence[int] = ()) -> Reply:
+        t = time.perf_counter()
+        state = self.system.agent.ask(text, self.thread, self.user)
+        message = str(state["messages"][-1].content)
+        items: list[int | None] = [int(it["iid"]) for it in state.get("items") or []]
+        notes = {"attempts": state.get("attempts", 0), "plan_notes": len(state.get("plan_notes") or []),
+                 "invented": len(state.get("invented") or [])}
+        return Reply(message, items, llm_calls=int(state.get("llm_calls", 0)), seconds=time.perf_counter() - t,
+                     error=state.get("error"), notes=notes)
+
+
+# ---- registry ------------------------------------------------------------------------------------------------
+def make_system(name: str, domain: Domain, llm: BaseChatModel | None, seed: int = 0,
+                shared: dict[str, Any] | None = None, critic: str = "rules") -> System:
+    """Build a system by name; `shared` caches heavy parts (the dense index) between systems."""
+    shared = shared if shared is not None else {}
+    builders: dict[str, Callable[[], System]] = {
+        "random": lambda: RandomSystem(domain, seed),
+        "popularity": lambda: PopularitySystem(domain, seed),
+        "keyword": lambda: KeywordSystem(domain, seed),
+        "dense": lambda: shared.setdefault("dense", DenseSystem(domain, seed)),
+    }
+    if name in builders:
+        return builders[name]()
+    if name not in LLM_SYSTEMS:
+        raise ValueError(f"unknown system {name!r}: choose from {', '.join([*NO_LLM_SYSTEMS, *sorted(LLM_SYSTEMS)])}")
+    if llm is None:
+        raise ValueError(f"system {name!r} needs an LLM (--llm local|env|scripted)")
+    if name == "llm":
+        return LLMAloneSystem(domain, llm, seed)
+    if name == "chatrec":
+        if "dense" not in shared:
+            shared["dense"] = DenseSystem(domain, seed)
+        return ChatRecSystem(domain, llm, seed, dense=shared["dense"])
+    return AgentSystem(domain, llm, seed, critic=critic)
