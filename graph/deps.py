@@ -32,18 +32,11 @@ class AgentDeps:
     n_demos: int = 3
     use_models: bool = True
     code_small_talk: bool = True  # answer greetings / thanks / "who are you" without an LLM call
-    _tool_ctx: dict[str, ToolContext] = field(default_factory=dict, repr=False)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def tools(self, mode: str = "accuracy", seed: int = 0) -> ToolContext:
-        """A tool context per mode, sharing the lazily loaded vectors and models."""
-        base = self._tool_ctx.get("accuracy")
-        if base is None:
-            base = self._tool_ctx["accuracy"] = ToolContext(self.domain, use_models=self.use_models)
-        if mode == "accuracy" and seed == 0:
-            return base
-        ctx = ToolContext(self.domain, mode=mode, seed=seed, use_models=self.use_models)
-        ctx.__dict__.update({k: v for k, v in base.__dict__.items() if k in ("item_vectors", "index", "ranker", "itemcf")})
-        return ctx
+        """A light per-turn context; vectors, index and models are loaded once and shared."""
+        return ToolContext(self.domain, mode, seed, self.use_models, self._shared)
 
     @cached_property
     def plan_model(self) -> Any:

@@ -32,7 +32,8 @@ def describe(event: dict[str, Any]) -> str | None:
     return fn(event) if fn else None
 
 
-def _events(chunk: Any, tokens: list[str]) -> Iterator[dict[str, Any]]:
+def events_from_chunk(chunk: Any, tokens: list[str]) -> Iterator[dict[str, Any]]:
+    """Map one (mode, data) chunk of graph.stream(stream_mode=["custom", "messages"]) to session events."""
     mode, data = chunk
     if mode == "custom" and isinstance(data, dict):
         yield {"type": "progress", **data, "text": describe(data)}
@@ -44,8 +45,7 @@ def _events(chunk: Any, tokens: list[str]) -> Iterator[dict[str, Any]]:
             yield {"type": "token", "text": piece}
 
 
-def _final(agent: Agent, cfg: dict[str, Any], tokens: list[str]) -> dict[str, Any]:
-    values = agent.graph.get_state(cfg).values
+def final_event(values: dict[str, Any], tokens: list[str]) -> dict[str, Any]:
     reply = text_of(values["messages"][-1]) if values.get("messages") else ""
     streamed = "".join(tokens)
     return {"type": "final", "reply": reply, "items": values.get("items", []),
@@ -58,8 +58,8 @@ def stream_turn(agent: Agent, text: str, thread_id: str, user_id: str, **setting
     cfg = agent.config(thread_id, user_id, **settings)
     tokens: list[str] = []
     for chunk in agent.graph.stream({"messages": [HumanMessage(msg)]}, cfg, stream_mode=["custom", "messages"]):
-        yield from _events(chunk, tokens)
-    yield _final(agent, cfg, tokens)
+        yield from events_from_chunk(chunk, tokens)
+    yield final_event(agent.graph.get_state(cfg).values, tokens)
 
 
 async def astream_turn(agent: Agent, text: str, thread_id: str, user_id: str, **settings: Any) -> AsyncIterator[dict[str, Any]]:
@@ -67,6 +67,6 @@ async def astream_turn(agent: Agent, text: str, thread_id: str, user_id: str, **
     cfg = agent.config(thread_id, user_id, **settings)
     tokens: list[str] = []
     async for chunk in agent.graph.astream({"messages": [HumanMessage(msg)]}, cfg, stream_mode=["custom", "messages"]):
-        for ev in _events(chunk, tokens):
+        for ev in events_from_chunk(chunk, tokens):
             yield ev
-    yield _final(agent, cfg, tokens)
+    yield final_event((await agent.graph.aget_state(cfg)).values, tokens)

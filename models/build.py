@@ -7,6 +7,7 @@ is skipped, so a second build of an unchanged domain only hashes files.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,7 +77,8 @@ def build_domain(cfg: DomainConfig, art: Path, progress: bool = True, index: boo
         from models.embedder import base_encoder_path
 
         enc = encoder_path or _trained_encoder(art) or base_encoder_path()
-        index_hash = hashlib.sha256(f"{catalog_hash}|{enc}|{INDEX_VERSION}".encode()).hexdigest()
+        target = os.environ.get("INTEREC_CHROMA_HOST", "") + ":" + os.environ.get("INTEREC_CHROMA_PORT", "")
+        index_hash = hashlib.sha256(f"{catalog_hash}|{enc}|{INDEX_VERSION}|{target}".encode()).hexdigest()
         _step(manifest, "index", index_hash, art, report, lambda: _build_index(cfg, art, enc, progress), ["chroma"])
     report.warnings = list(report.stats.pop("warnings", []))
     report.seconds = time.perf_counter() - start

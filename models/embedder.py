@@ -59,6 +59,14 @@ class Embedder:
         return np.asarray(vecs, dtype=np.float32)
 
 
+def set_query_threads() -> None:
+    """Torch threads for interactive use: query embeddings are tiny, and several threads beside a local
+    LLM or concurrent requests oversubscribe 2 cores badly (one query took 920 ms vs 17 ms with 1 thread)."""
+    import torch
+
+    torch.set_num_threads(max(1, int(os.environ.get("INTEREC_TORCH_THREADS", "1"))))
+
+
 @lru_cache(maxsize=4)
 def get_embedder(path: str | None = None) -> Embedder:
     """One embedder per model path per process: loading torch weights twice wastes seconds and memory."""

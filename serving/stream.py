@@ -15,7 +15,7 @@ from langchain_core.messages import HumanMessage
 
 from graph.agent import check_message
 from graph.nodes.common import text_of
-from graph.session import _events  # the one mapping of stream chunks to session events
+from graph.session import events_from_chunk
 from serving.cards import cards
 from serving.runtime import Runtime
 
@@ -40,7 +40,7 @@ async def turn_events(rt: Runtime, text: str, cfg: dict[str, Any], thread_id: st
     try:
         async for chunk in rt.agent.graph.astream({"messages": [HumanMessage(msg)]}, cfg,
                                                   stream_mode=["custom", "messages"]):
-            for ev in _events(chunk, tokens):
+            for ev in events_from_chunk(chunk, tokens):
                 yield ev
         state = await rt.agent.graph.aget_state(cfg)
         yield final_event(rt, state.values, tokens, thread_id)

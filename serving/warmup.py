@@ -1,9 +1,7 @@
 """Load what turns would otherwise load lazily, once at startup instead of inside users' first turns.
 
-It also works around a cost in graph/deps.py: `deps.tools(mode, seed)` copies the loaded vectors and
-models from the base tool context, but turns use seed >= 1, so the base context never loads them and
-every turn that runs `similar` re-read all item vectors from Chroma (~0.4 s). Loading them on the
-base context here makes every later copy share them.
+Tool contexts share one dict of loaded resources (tools/context.py), so loading them here once makes
+every later turn use them.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import time
 from graph.agent import Agent
 
 log = logging.getLogger("interec.serving")
-SHARED = ("item_vectors", "index", "ranker", "itemcf")  # the attributes deps.tools() copies
+SHARED = ("item_vectors", "index", "ranker", "itemcf")  # loaded once into the shared tool resources
 
 
 def warm_up(agent: Agent) -> float:

@@ -1,15 +1,22 @@
-"""What tools may use: the domain and its models, loaded lazily and shared across turns."""
+"""What tools may use: the domain and its models, loaded lazily once and shared by every turn.
+
+Per-turn settings (mode, seed) differ between turns, so they live on a light ToolContext; the heavy
+things (item vectors, the index, trained models) live in one `shared` dict that all contexts of an
+agent point at, so no turn reloads them.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from models.domain import Domain
+
+_MISSING = object()
 
 
 @dataclass
@@ -18,52 +25,68 @@ class ToolContext:
     mode: str = "accuracy"  # accuracy | diversity
     seed: int = 0
     use_models: bool = True  # False: never load trained rankers (fast tests)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _once(self, key: str, load: Callable[[], Any]) -> Any:
+        value = self.shared.get(key, _MISSING)
+        if value is _MISSING:
+            lock = self.shared.setdefault("_lock", threading.RLock())
+            with lock:
+                value = self.shared.get(key, _MISSING)
+                if value is _MISSING:
+                    value = self.shared[key] = load()
+        return value
+
+    def with_settings(self, mode: str, seed: int) -> ToolContext:
+        return ToolContext(self.domain, mode, seed, self.use_models, self.shared)
 
     @property
     def n_items(self) -> int:
         return len(self.domain.titles)
 
-    @cached_property
+    @property
     def item_vectors(self) -> np.ndarray | None:
         """Normalised item embeddings from the Chroma index (None when the domain has no index)."""
-        try:
-            index = self.domain.item_index()
-        except Exception:  # noqa: BLE001 - no index built: similarity tools fall back to other signals
+        return self._once("item_vectors", self._load_vectors)
+
+    def _load_vectors(self) -> np.ndarray | None:
+        index = self.index
+        if index is None:
             return None
         got = index.collection.get(include=["embeddings"], limit=self.n_items + 1)
+        if not got["ids"]:
+            return None
         vecs = np.zeros((self.n_items, len(got["embeddings"][0])), dtype=np.float32)
         vecs[[int(i) for i in got["ids"]]] = np.asarray(got["embeddings"], dtype=np.float32)
         return vecs
 
-    @cached_property
+    @property
     def index(self) -> Any:
-        try:
-            return self.domain.item_index()
-        except Exception:  # noqa: BLE001
-            return None
+        def load() -> Any:
+            try:
+                return self.domain.item_index()
+            except Exception:  # noqa: BLE001 - no index built: similarity tools fall back to other signals
+                return None
 
-    @cached_property
+        return self._once("index", load)
+
+    @property
     def ranker(self) -> Any:
         """The trained sequential ranker (SASRec) when one exists for this domain."""
-        if not self.use_models:
-            return None
-        try:
-            from models.training import load_ranker
+        return self._once("ranker", lambda: self._model("load_ranker"))
 
-            return load_ranker(self.domain)
-        except Exception:  # noqa: BLE001 - not trained yet: preference ranking falls back
-            return None
-
-    @cached_property
+    @property
     def itemcf(self) -> Any:
+        return self._once("itemcf", lambda: self._model("load_itemcf"))
+
+    def _model(self, loader: str) -> Any:
         if not self.use_models:
             return None
         try:
-            from models.training import load_itemcf
+            import models.training as training
 
-            return load_itemcf(self.domain)
-        except Exception:  # noqa: BLE001
+            return getattr(training, loader)(self.domain)
+        except Exception:  # noqa: BLE001 - not trained yet: the tools fall back and say so
             return None
 
     @property

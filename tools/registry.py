@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.tools import StructuredTool
+from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, ConfigDict, create_model
 
 from models.item_table import TableSchema
@@ -76,3 +76,19 @@ def as_langchain_tool(spec: ToolSpec, ctx: ToolContext) -> StructuredTool:
         return out
 
     return StructuredTool.from_function(_call, name=spec.name, description=spec.description, args_schema=args_model)
+
+
+class _StepRun(BaseTool):
+    """A plan step as a LangChain tool run, so tracers (LangSmith) record it under the execute node."""
+
+    description: str = "one plan step over the candidate bus"
+    fn: Callable[[], str]
+
+    def _run(self, *args: Any, **kwargs: Any) -> str:
+        return self.fn()
+
+
+def run_step(spec: ToolSpec, ctx: ToolContext, bus: Bus, args: Any) -> str:
+    """Run one step as a named run ("tool:<name>"); callbacks come from the caller's context."""
+    step = _StepRun(name=f"tool:{spec.name}", fn=lambda: spec.run(ctx, bus, args))
+    return str(step.invoke(args.model_dump_json()))

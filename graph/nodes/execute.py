@@ -11,7 +11,7 @@ from graph.deps import AgentDeps
 from graph.nodes.common import TurnSettings, emit
 from graph.state import State
 from tools.bus import Bus
-from tools.registry import get_tool
+from tools.registry import get_tool, run_step
 
 
 def run_steps(deps: AgentDeps, steps: list[dict[str, Any]], mode: str = "accuracy", seed: int = 0) -> Bus:
@@ -25,7 +25,7 @@ def run_steps(deps: AgentDeps, steps: list[dict[str, Any]], mode: str = "accurac
         try:
             spec = get_tool(name)
             parsed = spec.make_args(schema).model_validate(args)
-            out = spec.run(ctx, bus, parsed)
+            out = run_step(spec, ctx, bus, parsed)
             bus.record(name, args, out, visible=spec.family in ("lookup", "map"))
         except ValidationError as e:
             problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()[:3])
