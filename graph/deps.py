@@ -32,6 +32,7 @@ class AgentDeps:
     n_demos: int = 3
     use_models: bool = True
     code_small_talk: bool = True  # answer greetings / thanks / "who are you" without an LLM call
+    code_plans: bool = True  # plan fully understood requests in code (see graph/nodes/plan.py: understood)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def tools(self, mode: str = "accuracy", seed: int = 0) -> ToolContext:

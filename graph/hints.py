@@ -263,3 +263,36 @@ def conversation_hints(user_texts: list[str], schema: TableSchema, resolver: Tit
         if FRESH_START.search(text):
             break
     return last
+
+
+STOP = frozenset(re.findall(r"\S+", """a an the and or but so to of in on at for with from by about as is are was were be been it its this that
+these those i i'm im me my we our you your he she they them please some any something anything one ones more
+other else also really very just maybe perhaps kind sort type like likes liked love loved lovely enjoy enjoyed
+want wanted need looking look find show give get recommend recommendation recommendations suggest suggestion
+suggestions watch see similar released release made came out year years era decade new old good great nice best
+top few couple what which should could would can will next now tonight today thanks thank hi hello hey not no
+without except than then too much many lot lots all every only do does did have has had movie movies film films
+item items title titles"""))
+
+
+def residual_words(text: str, hints: Hints, schema: TableSchema, resolver: TitleResolver | None) -> list[str]:
+    """Content words the hints did not explain: when there are none, the request is fully understood."""
+    low = text.lower()
+    if resolver is not None:
+        for iid in hints.titles + hints.avoid_titles:
+            for part in (resolver.titles[iid].rsplit(" (", 1)[0], normalise(resolver.titles[iid])[0]):
+                low = low.replace(part.lower(), " ")
+    for word in SYNONYMS:
+        low = re.sub(rf"\b{re.escape(word)}s?\b", " ", low)
+    for col in schema.columns:
+        if col.kind in ("list", "text") and col.values and len(col.values) <= 200:
+            for value in col.values:
+                for form in _category_forms(value):
+                    low = re.sub(rf"(?<![\w-]){re.escape(form)}(?![\w-])", " ", low)
+    low = re.sub(r"\b(?:19|20)?\d0'?s\b|\b\d+\b|'\d0s", " ", low)
+    for w in list(NUM_WORDS) + list(DECADE_WORDS) + ["early", "late", "mid", "since", "after", "before", "prior",
+                                                     "older", "newer", "later", "earlier", "between", "until"]:
+        low = re.sub(rf"\b{w}\b", " ", low)
+    low = re.sub(rf"\b{NEGATORS}\b", " ", low)
+    words = re.findall(r"[a-z][a-z'-]+", low)
+    return [w for w in words if w not in STOP and len(w) > 2]

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
-from graph.hints import conversation_hints, read_hints
+from graph.hints import conversation_hints, read_hints, residual_words
 from graph.nodes.common import emit, history, last_user_text, user_texts
 from graph.state import State
 from graph.validate import repair_plan
@@ -40,6 +40,17 @@ def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessa
     return msgs
 
 
+def understood(message: str, hints: Any, deps: AgentDeps) -> bool:
+    """True when code fully understands the request: a recommendation with stated conditions or titles and
+    no other content words, or a question about named items. The LLM would add nothing but latency."""
+    d = deps.domain
+    if residual_words(message, read_hints(message, d.schema, d.resolver), d.schema, d.resolver):
+        return False
+    if hints.wants_recs:
+        return hints.has_conditions or bool(hints.titles)
+    return bool(hints.titles) and not hints.chit_chat
+
+
 def make_plan(deps: AgentDeps) -> Any:
     from models.structured import structured_call
 
@@ -55,6 +66,19 @@ def make_plan(deps: AgentDeps) -> Any:
                 return {"plan": {"steps": [], "reply": None, "like": [], "dislike": [], "expect": [], "n": None,
                                  "chit_chat": quick.chit_chat}, "plan_notes": ["small talk answered in code"],
                         "attempts": attempt}
+        profile = state.get("profile") or {}
+        hints = conversation_hints(texts, deps.domain.schema, deps.domain.resolver)
+        relax = sum(1 for c in state.get("critiques", []) if c.startswith(RELAX))
+        if deps.code_plans and not state.get("critiques") and understood(message, hints, deps):
+            fixed = repair_plan([], None, [], [], hints, deps.domain, texts, profile, message, relax)
+            fixed.notes.insert(0, "planned in code: every part of the request was understood without the LLM")
+            titles = deps.domain.titles
+            excluded = [v for _, v in hints.exclude]
+            plan_dict = {"steps": fixed.steps, "reply": None, "like": [titles[i] for i in hints.titles],
+                         "dislike": [titles[i] for i in hints.avoid_titles] + excluded,
+                         "expect": [f"{c}={v}" for c, v in hints.include], "n": hints.n, "chit_chat": None}
+            emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": False})
+            return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt}
         calls = state.get("llm_calls", 0) + 1
         try:
             raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, message), name="plan",
@@ -65,9 +89,6 @@ def make_plan(deps: AgentDeps) -> Any:
                     "critiques": [*state.get("critiques", []), crit]}
         except (LLMUnavailable, LLMConfigError) as e:
             return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": str(e)}
-        profile = state.get("profile") or {}
-        hints = conversation_hints(texts, deps.domain.schema, deps.domain.resolver)
-        relax = sum(1 for c in state.get("critiques", []) if c.startswith(RELAX))
         fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints,
                             deps.domain, user_texts(state.get("messages", [])), profile, message, relax,
                             advice=state.get("critiques", []))

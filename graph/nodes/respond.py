@@ -19,7 +19,8 @@ from models.llm import LLMError
 from prompts import load
 from tools.bus import Bus
 
-STYLES = {"concise": "Be brief: one short sentence per item, at most 90 words in all.",
+STYLES = {"concise": ("Be brief: at most one short intro sentence, then one line per item: its exact title, a dash, "
+                      "and at most 8 words on why it fits."),
           "detailed": "Give two sentences per item with concrete details from its attributes."}
 GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a genre, a period, or a {item} you "
             "liked, and I will find some for you.")
@@ -117,14 +118,15 @@ def make_respond(deps: AgentDeps) -> Any:
                   f"Items:\n{item_lines or '(none)'}\n\nFacts:\n{_facts(bus) or '(none)'}"
                   + (f"\n\nNote: {'; '.join(notes)}" if notes else "")
                   + (f"\n\nNow write the reply: recommend all {len(rows)} {word}s above in order, one numbered line "
-                     f"each with its exact title and a short reason from its attributes." if rows else
+                     f"each with its exact title and a short reason from its attributes. {STYLES[s.style]}" if rows else
                      "\n\nNow answer the user from the Facts."))
         system = load("reply_system").format(item=word, items=word + "s", style=STYLES[s.style])
         intro = f"Here are {word}s that fit what you asked for:" if rows else "Here is what I found:"
         calls += 1
         try:
+            budget = (30 + 22 * len(rows) if s.style == "concise" else 60 + 60 * len(rows)) if rows else 150
             answer = deps.llm.invoke([SystemMessage(system), HumanMessage(prompt)],
-                                     config={"tags": ["reply"], "run_name": "reply_llm"})
+                                     config={"tags": ["reply"], "run_name": "reply_llm"}, max_tokens=budget)
             text, invented = _grounded_or_template(text_of(answer), allowed, rows, intro)
         except LLMError as e:
             text, invented = template_reply([(r["title"], _short_reason(r)) for r in rows], intro), []

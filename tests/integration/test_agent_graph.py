@@ -24,8 +24,11 @@ TOY_PLAN = {"reply": None, "like": ["Toy Story"], "dislike": [], "steps": [
     {"tool": "rank", "by": "preference", "prefer": ["Toy Story"], "avoid": []}]}
 
 
-def make(domain, tmp_path: Path, llm: ScriptedLLM, critic: str = "rules", checkpointer: Any = None) -> Agent:  # type: ignore[no-untyped-def]
+def make(domain, tmp_path: Path, llm: ScriptedLLM, critic: str = "rules", checkpointer: Any = None,  # type: ignore[no-untyped-def]
+         code_plans: bool = False) -> Agent:
+    """Most tests drive the LLM planner, so code planning is off unless a test asks for it."""
     deps = make_deps(domain, llm, memory_path=tmp_path, critic=critic, use_models=False)
+    deps.code_plans = code_plans
     return Agent(deps, build_graph(deps, checkpointer or InMemorySaver()))
 
 
@@ -209,6 +212,22 @@ def test_chit_chat_is_one_call_and_invented_direct_titles_are_dropped(ml_domain_
     assert reply(st) == "Hello! Tell me what you like." and st["llm_calls"] == 1
     st = agent.ask("what's up?", "t-chat", "ivy")
     assert "Finding Nemo" not in reply(st) and st["invented"] == ["Finding Nemo (2003)"]
+
+
+def test_fully_understood_requests_are_planned_in_code(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM()
+    agent = make(ml_domain_indexed, tmp_path, llm, code_plans=True)
+    st = agent.ask("recommend three comedies from the 90s", "t-code", "lee")
+    assert st["llm_calls"] == 1 and llm.count("plan") == 0 and llm.count("reply") == 1
+    items = ml_domain_indexed.items.set_index("iid")
+    assert len(st["items"]) == 3
+    assert all("Comedy" in items.loc[i["iid"], "genres"] and 1990 <= items.loc[i["iid"], "year"] <= 1999 for i in st["items"])
+    st = agent.ask("I loved Toy Story, something similar but released after 2000", "t-code2", "lee")
+    assert llm.count("plan") == 0 and all(items.loc[i["iid"], "year"] > 2000 for i in st["items"])
+    assert st["profile"]["like"] == [] and agent.deps.profiles.get("lee", "movielens")["like"] == ["Toy Story (1995)"]
+    llm.plans.append({"steps": [{"tool": "retrieve", "query": "car chases and heists"}]})
+    st = agent.ask("a film with great car chases and heists", "t-code3", "lee")
+    assert llm.count("plan") == 1  # content words the hints cannot place: the LLM plans
 
 
 def test_small_talk_is_answered_in_code_without_llm_calls(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
