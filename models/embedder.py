@@ -39,6 +39,9 @@ class Embedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the chat
 
                 model = SentenceTransformer(self.path, device=self.device)
                 # Item texts past ~128 word pieces add little signal and cost quadratic attention time.
