@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from evals import metrics as M
 from evals.cases import EvalCase, item_attributes
+from evals.llmcall import bound
 from evals.simulators import natural_title
 from models.domain import Domain
 
@@ -75,7 +76,7 @@ def llm_explanation(llm: BaseChatModel, domain: Domain, case: EvalCase) -> str:
     liked = "; ".join(natural_title(t) for t in case.history_titles[-5:])
     prompt = (f"{word.capitalize()}s the user liked: {liked}\nRecommended {word}: {natural_title(case.title)} "
               f"({_attrs_text(domain, case.target)})\nExplain why the user would enjoy it.")
-    out = llm.invoke([SystemMessage(EXPLAIN_SYSTEM.format(item=word, items=word + "s")), HumanMessage(prompt)])
+    out = bound(llm, max_tokens=250).invoke([SystemMessage(EXPLAIN_SYSTEM.format(item=word, items=word + "s")), HumanMessage(prompt)])
     return str(out.content).strip()
 
 

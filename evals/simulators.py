@@ -22,6 +22,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from evals.cases import EvalCase
 from evals.judges import leaks
+from evals.llmcall import bound
 from graph.hints import year_column
 from models.domain import Domain
 
@@ -347,14 +348,12 @@ class LLMSession:
         messages = self._prompt()
         out = SimTurn("", llm_calls=0)
         for attempt in range(self.sim.max_retries + 1):
-            llm = self.sim.llm
             msgs = messages
+            kwargs: dict[str, Any] = {"max_tokens": 150}  # a user's message is short; small models ramble
             if attempt:
                 msgs = [*messages, HumanMessage(SIM_RETRY.format(item=word))]
-                try:
-                    llm = self.sim.llm.bind(temperature=self.sim.retry_temperature)  # type: ignore[assignment]
-                except (AttributeError, NotImplementedError, TypeError):
-                    llm = self.sim.llm
+                kwargs["temperature"] = self.sim.retry_temperature
+            llm = bound(self.sim.llm, **kwargs)
             out.llm_calls += 1
             try:
                 raw = llm.invoke(msgs)

@@ -35,6 +35,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rapidfuzz import fuzz, process
 
 from evals.cases import EvalCase
+from evals.llmcall import bound
 from graph.hints import FRESH_START, read_hints, year_column
 from models.catalog import LIST_SEP
 from models.domain import Domain
@@ -385,12 +386,14 @@ class _DenseSession(_BaselineSession):
 
 # ---- LLM baselines -------------------------------------------------------------------------------------------
 LLM_ALONE_SYSTEM = """You recommend {items} from your own knowledge. Read the conversation and recommend exactly \
-{n} {items} for the user's latest request. Answer with a numbered list only, one {item} per line: \
-"<number>. <title> (<year>) - <one short reason>". Do not repeat {items} you already suggested."""
+{n} real {items} that fit the user's latest request and everything they asked for before. Answer with a numbered \
+list only, one {item} per line: the number, the title, its year in parentheses, a dash and a short reason. Do not \
+repeat {items} you already suggested."""
 RANK_SYSTEM = """You rank {items} for a user. Order ALL the candidate {items} from the best fit for the user to \
 the worst. Answer with a numbered list only, one line per candidate, using the titles exactly as written."""
 PICK_SYSTEM = """You pick {items} for a user from a list of candidates. Choose the best fits for the user's latest \
-request. Answer with a numbered list only: "<number>. <title exactly as written> - <one short reason>"."""
+request and everything they asked for before. Answer with a numbered list only, one line per pick: the number, the \
+title exactly as written in the candidates, a dash and a short reason."""
 
 
 def _conversation(turns: Sequence[tuple[str, str]]) -> str:
@@ -410,15 +413,15 @@ class _LLMSession(Session):
         self.turns: list[tuple[str, str]] = []
         self.shown: set[int] = set()
 
-    def _call(self, system: str, prompt: str) -> str:
-        out = self.system.llm.invoke([SystemMessage(system), HumanMessage(prompt)])
+    def _call(self, system: str, prompt: str, max_tokens: int) -> str:
+        out = bound(self.system.llm, max_tokens=max_tokens).invoke([SystemMessage(system), HumanMessage(prompt)])
         return str(out.content)
 
     def _rank(self, text: str, pool: list[int], n: int) -> tuple[str, list[int | None]]:
         word = self.domain.config.item_word
         prompt = (f"Conversation:\n{_conversation(self.turns)}\n\nCandidates:\n{_numbered(self.domain, pool)}\n\n"
                   f"Now rank all {len(pool)} candidates, best first.")
-        answer = self._call(RANK_SYSTEM.format(items=word + "s"), prompt)
+        answer = self._call(RANK_SYSTEM.format(items=word + "s"), prompt, 30 * len(pool) + 60)
         return answer, resolve_titles(self.domain, parse_titles(answer), among=pool)
 
     def turn(self, text: str, *, n: int = 5, candidates: Sequence[int] | None = None,
@@ -433,7 +436,7 @@ class _LLMSession(Session):
             message, items = self.recommend(n, banned)
         self.turns.append(("assistant", message[:1500]))
         self.shown.update(i for i in items if i is not None)
-        return Reply(message, items[:max(n, len(items))], llm_calls=1, seconds=time.perf_counter() - t)
+        return Reply(message, items[:n], llm_calls=1, seconds=time.perf_counter() - t)  # never more than asked
 
     def recommend(self, n: int, banned: set[int]) -> tuple[str, list[int | None]]:
         raise NotImplementedError
@@ -458,7 +461,8 @@ class _LLMAloneSession(_LLMSession):
     def recommend(self, n: int, banned: set[int]) -> tuple[str, list[int | None]]:
         word = self.domain.config.item_word
         answer = self._call(LLM_ALONE_SYSTEM.format(item=word, items=word + "s", n=n),
-                            f"Conversation:\n{_conversation(self.turns)}\n\nYour numbered list of {n} {word}s:")
+                            f"Conversation:\n{_conversation(self.turns)}\n\nYour numbered list of {n} {word}s:",
+                            45 * n + 60)
         return answer, resolve_titles(self.domain, parse_titles(answer))
 
 
@@ -487,7 +491,7 @@ class _ChatRecSession(_LLMSession):
         cands = _top_excluding(self.system.dense.search(query, k + len(banned) + 5), k, banned)
         prompt = (f"Conversation:\n{_conversation(self.turns)}\n\nCandidates:\n{_numbered(self.domain, cands)}\n\n"
                   f"Now pick the {n} best candidates for the user, best first.")
-        answer = self._call(PICK_SYSTEM.format(items=word + "s"), prompt)
+        answer = self._call(PICK_SYSTEM.format(items=word + "s"), prompt, 45 * n + 60)
         picked = [i for i in resolve_titles(self.domain, parse_titles(answer), among=cands) if i is not None]
         picked = list(dict.fromkeys(picked))[:n]
         fill = [i for i in cands if i not in picked][: n - len(picked)]  # the LLM picked too few: retriever order
