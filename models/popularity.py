@@ -16,6 +16,8 @@ NAME = "popularity-v1"
 class Popularity:
     """Scores ignore the history: every user gets the same log-count ordering."""
 
+    name = "popularity"
+
     def __init__(self, log_counts: np.ndarray, meta: dict | None = None):
         self.log_counts = np.asarray(log_counts, dtype=np.float32)
         self.meta = meta or {}

@@ -1,0 +1,304 @@
+"""SASRec (Kang & McAuley 2018) in plain torch: the "preference" ranker of the rank tool.
+
+Why these choices:
+- Full-softmax cross-entropy over all items at every position of a user's window: one forward pass
+  supervises every prefix (RecBole materialises each prefix as its own sample, ~avg-length x the work),
+  and for ~10k-item catalogs the N-way softmax is cheap and converges in few epochs.
+- Left padding with positions anchored at the end, so the most recent item always has the same
+  position embedding; pad keys are masked out of attention.
+- Early stopping on valid NDCG@10 (full ranking, history masked, like the evaluation).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models import model_dir
+from models.metrics import hr_ndcg, target_ranks
+from models.recdata import SplitSequences
+
+NAME = "sasrec-v1"
+
+
+def default_threads() -> int:
+    """Two torch threads unless INTEREC_TORCH_THREADS says otherwise (the CPU is shared with the local LLM)."""
+    return int(os.environ.get("INTEREC_TORCH_THREADS", "2"))
+
+
+@dataclass
+class SASRecConfig:
+    max_len: int = 50
+    stride: int = 50  # window step; < max_len gives every target more context at ~max_len/stride x the work
+    hidden: int = 64
+    blocks: int = 2
+    heads: int = 2
+    dropout: float = 0.5  # chosen on MovieLens valid (0.2/0.3/0.5); RecBole's and the SASRec paper's sparse-data value
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    batch_size: int = 64
+    max_epochs: int = 200
+    patience: int = 5  # evaluations without a better valid NDCG@10 before stopping
+    min_epochs: int = 10  # never stop inside the noisy first-epoch plateau
+    max_minutes: float = 30.0  # hard wall-time cap on training
+    seed: int = 42
+    device: str = "auto"  # auto = cuda when available, else cpu
+    threads: int = field(default_factory=default_threads)  # torch CPU threads while training
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SASRecConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class _Block(nn.Module):
+    """Pre-LN transformer block with causal, pad-aware self-attention."""
+
+    def __init__(self, d: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Dropout(dropout), nn.Linear(4 * d, d))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                             dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, n, d)))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+
+class SASRecNet(nn.Module):
+    """Item ids are shifted by one inside the net: 0 is padding."""
+
+    def __init__(self, n_items: int, cfg: SASRecConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.item_emb = nn.Embedding(n_items + 1, cfg.hidden, padding_idx=0)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.hidden)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(_Block(cfg.hidden, cfg.heads, cfg.dropout) for _ in range(cfg.blocks))
+        self.ln = nn.LayerNorm(cfg.hidden)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear | nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+        if isinstance(m, nn.Embedding) and m.padding_idx is not None:
+            with torch.no_grad():
+                m.weight[m.padding_idx].zero_()
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """seq: (B, L) shifted ids, left-padded -> hidden states (B, L, d)."""
+        b, n = seq.shape
+        pos = torch.arange(self.cfg.max_len - n, self.cfg.max_len, device=seq.device)
+        x = self.item_emb(seq) * math.sqrt(self.cfg.hidden) + self.pos_emb(pos)[None]
+        x = self.drop(x)
+        valid = seq > 0
+        eye = torch.eye(n, dtype=torch.bool, device=seq.device)
+        causal = torch.ones(n, n, dtype=torch.bool, device=seq.device).tril()
+        mask = (causal & (valid[:, None, :] | eye))[:, None]  # (B, 1, L, L); pad rows see themselves
+        for blk in self.blocks:
+            x = blk(x, mask)
+        return self.ln(x)
+
+    def item_weights(self) -> torch.Tensor:
+        return self.item_emb.weight[1:]
+
+
+def _pad_left(seqs: Sequence[np.ndarray], length: int) -> np.ndarray:
+    out = np.zeros((len(seqs), length), dtype=np.int64)
+    for r, s in enumerate(seqs):
+        s = np.asarray(s[-length:], dtype=np.int64) + 1
+        if len(s):
+            out[r, length - len(s):] = s
+    return out
+
+
+def training_windows(train: Sequence[np.ndarray], max_len: int, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each sequence into (input, next-item target) windows, newest first.
+
+    Windows step back by `stride` (default max_len: no overlap). With overlap, a window only keeps the
+    targets of its last `stride` positions (the oldest window keeps all), so every train transition is a
+    target exactly once per epoch, and each has at least max_len - stride items of context.
+    """
+    stride = max(1, min(stride or max_len, max_len))
+    inputs, targets = [], []
+    for s in train:
+        s = np.asarray(s, dtype=np.int64)
+        end = len(s)
+        while end >= 2:
+            start = max(0, end - 1 - max_len)
+            tgt = s[start + 1:end].copy()
+            if start > 0 and stride < len(tgt):
+                tgt[:-stride] = -1  # -1 + 1 = padding after the id shift: not a target here
+            inputs.append(s[start:end - 1])
+            targets.append(tgt)
+            if start == 0:
+                break
+            end -= stride
+    return _pad_left(inputs, max_len), _pad_left(targets, max_len)
+
+
+class SASRec:
+    """Trained SASRec plus the metadata that makes its folder self-describing."""
+
+    name = "sasrec"
+
+    def __init__(self, net: SASRecNet, n_items: int, meta: dict[str, Any] | None = None,
+                 device: torch.device | None = None):
+        self.net = net.eval()
+        self.n_items = n_items
+        self.meta = meta or {}
+        self.device = device or next(net.parameters()).device
+
+    @property
+    def config(self) -> SASRecConfig:
+        return self.net.cfg
+
+    # ---------------------------------------------------------------- training
+    @classmethod
+    def fit(cls, data: SplitSequences, cfg: SASRecConfig | None = None, progress: bool = False,
+            log: Callable[[str], None] | None = None) -> SASRec:
+        cfg = cfg or SASRecConfig()
+        device = pick_device(cfg.device)
+        if device.type == "cpu" and cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        net = SASRecNet(data.n_items, cfg).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        x_all, y_all = training_windows(data.train, cfg.max_len, cfg.stride)
+        if len(x_all) == 0:
+            raise ValueError("SASRec needs at least one train sequence with two items")
+        v_hist, v_tgt = data.valid_cases()
+        model = cls(net, data.n_items, device=device)
+        best, best_state, best_epoch, stale, history = -1.0, None, 0, 0, []
+        start = time.perf_counter()
+        from tqdm import tqdm
+
+        bar = tqdm(range(1, cfg.max_epochs + 1), desc="sasrec", unit="epoch", disable=not progress)
+        for epoch in bar:
+            net.train()
+            order = rng.permutation(len(x_all))
+            total, count = 0.0, 0
+            for lo in range(0, len(order), cfg.batch_size):
+                idx = order[lo:lo + cfg.batch_size]
+                x = torch.from_numpy(x_all[idx]).to(device)
+                y = torch.from_numpy(y_all[idx]).to(device)
+                keep = y > 0
+                h = net(x)[keep]
+                logits = h @ net.item_weights().T
+                loss = F.cross_entropy(logits, y[keep] - 1)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * int(keep.sum())
+                count += int(keep.sum())
+            net.eval()
+            metric = model.evaluate(v_hist, v_tgt)["NDCG@10"] if len(v_tgt) else -float(total / count)
+            elapsed = time.perf_counter() - start
+            history.append({"epoch": epoch, "loss": total / count, "valid_ndcg10": metric, "seconds": elapsed})
+            bar.set_postfix(loss=f"{total / count:.3f}", valid_ndcg10=f"{metric:.4f}")
+            if log:
+                log(f"epoch {epoch} loss {total / count:.4f} valid NDCG@10 {metric:.4f} ({elapsed:.0f}s)")
+            if metric > best:
+                best, best_epoch, stale = metric, epoch, 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+            if (stale >= cfg.patience and epoch >= cfg.min_epochs) or elapsed > cfg.max_minutes * 60:
+                break
+        bar.close()
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        net.eval()
+        model.meta = {
+            "model": NAME, "config": asdict(cfg), "n_items": data.n_items, "data_hash": data.digest(),
+            "train_seconds": time.perf_counter() - start, "epochs": len(history), "best_epoch": best_epoch,
+            "metrics": {"valid_NDCG@10": best}, "history": history, "device": str(device),
+            "torch": torch.__version__,
+        }
+        return model
+
+    # ---------------------------------------------------------------- scoring
+    @torch.inference_mode()
+    def _user_vectors(self, histories: Sequence[np.ndarray]) -> torch.Tensor:
+        hist = [self._clean(h) for h in histories]
+        x = torch.from_numpy(_pad_left(hist, self.config.max_len)).to(self.device)
+        return self.net(x)[:, -1]
+
+    def _clean(self, h: Sequence[int] | np.ndarray) -> np.ndarray:
+        h = np.asarray(h, dtype=np.int64).ravel()
+        return h[(h >= 0) & (h < self.n_items)]
+
+    @torch.inference_mode()
+    def score_batch(self, histories: Sequence[np.ndarray], candidates: np.ndarray | None = None) -> np.ndarray:
+        """(users x candidates) scores; candidates=None scores all items. Empty histories score 0."""
+        u = self._user_vectors(histories)
+        w = self.net.item_weights()
+        if candidates is not None:
+            w = w[torch.as_tensor(np.asarray(candidates, dtype=np.int64), device=self.device)]
+        out = (u @ w.T).float().cpu().numpy()
+        empty = np.array([len(self._clean(h)) == 0 for h in histories])
+        out[empty] = 0.0
+        return out
+
+    def score(self, history_iids: Sequence[int] | np.ndarray, candidate_iids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Preference of one user (history in time order) for each candidate; higher is better."""
+        cand = np.asarray(candidate_iids, dtype=np.int64).ravel()
+        if len(cand) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return self.score_batch([np.asarray(history_iids)], np.clip(cand, 0, self.n_items - 1))[0]
+
+    def score_all(self, histories: Sequence[np.ndarray], batch: int = 512) -> np.ndarray:
+        return np.concatenate([self.score_batch(histories[i:i + batch]) for i in range(0, len(histories), batch)])
+
+    def evaluate(self, histories: Sequence[np.ndarray], targets: np.ndarray, k: int = 10,
+                 batch: int = 512) -> dict[str, float]:
+        """Full-ranking HR@k / NDCG@k with history items masked."""
+        ranks = [target_ranks(self.score_batch(histories[i:i + batch]), targets[i:i + batch], histories[i:i + batch])
+                 for i in range(0, len(targets), batch)]
+        return hr_ndcg(np.concatenate(ranks) if ranks else np.empty(0), k)
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        with model_dir.writing(path, self.meta) as tmp:
+            state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+            torch.save(state, tmp / "model.pt")
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> SASRec:
+        meta = model_dir.read_meta(path)
+        if not meta:
+            raise FileNotFoundError(f"no SASRec model in {path}")
+        cfg = SASRecConfig.from_dict(meta.get("config", {}))
+        dev = pick_device(device)
+        net = SASRecNet(int(meta["n_items"]), cfg)
+        net.load_state_dict(torch.load(Path(path) / "model.pt", map_location="cpu", weights_only=True))
+        return cls(net.to(dev), int(meta["n_items"]), meta, dev)
+
