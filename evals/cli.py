@@ -33,7 +33,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     spec = EvalSpec(suite=args.suite, n=args.n, seed=args.seed, simulator=args.simulator, llm=args.llm,
                     systems=[s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else [],
                     max_turns=args.max_turns, workers=args.workers, llm_workers=args.llm_workers, critic=args.critic,
-                    progress=not args.quiet)
+                    progress=not args.quiet, retry_errors=args.retry_errors)
     try:
         results = run_eval(domain, spec, Path(args.out) if args.out else None, fresh=args.fresh)
     except (RunConfigError, ValueError, LLMError) as e:
@@ -63,6 +63,8 @@ def register(subparsers: Any, add_domain: Callable[[argparse.ArgumentParser], No
     p.add_argument("--critic", choices=["rules", "llm"], default="rules")
     p.add_argument("--out", default=None, help="run folder (default runs/eval/<domain>-<suite>-...)")
     p.add_argument("--fresh", action="store_true", help="drop the cached cases of this run folder")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="run again the cached cases that recorded an error (LLM timeouts, crashes)")
     p.add_argument("--build", action="store_true", help="build the domain first if needed")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)

@@ -51,6 +51,7 @@ class EvalSpec:
     llm_workers: int = 1  # threads when a real LLM is involved (one shared local server)
     critic: str = "rules"
     progress: bool = True
+    retry_errors: bool = False  # rerun cached cases that recorded an error (e.g. an LLM timeout)
 
     def fingerprint(self, domain: Domain) -> dict[str, Any]:
         return {"domain": domain.name, "domain_root": str(domain.config.root), "suite": self.suite, "seed": self.seed,
@@ -80,6 +81,23 @@ def make_llm(kind: str) -> BaseChatModel | None:
     if kind == "env":
         return get_chat_model()
     raise ValueError(f"unknown --llm {kind!r}: use scripted, local or env")
+
+
+def warm_up(llm: Any, log: Callable[[str], None] = print, tries: int = 3) -> None:
+    """One tiny call before any case, so a model server still loading does not fail (or time) the first turns."""
+    from langchain_core.messages import HumanMessage
+
+    from evals.llmcall import bound
+
+    t = time.perf_counter()
+    for _ in range(tries):
+        try:
+            bound(llm, max_tokens=1).invoke([HumanMessage("Hi")])
+            log(f"LLM ready ({time.perf_counter() - t:.1f} s)")
+            return
+        except Exception as e:  # noqa: BLE001 - reported; the cases record their own errors
+            err = e
+    log(f"warning: the LLM did not answer a warm-up call: {err}")
 
 
 def _safe_name(s: str) -> str:
@@ -129,14 +147,20 @@ class RunDir:
         _write_json(path, fingerprint)
 
 
+def has_error(record: dict[str, Any]) -> bool:
+    """Did any turn of a cached case fail (an LLM timeout, a crash)?"""
+    return bool(record.get("error")) or any(t.get("error") for t in record.get("turns", []))
+
+
 def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dict[str, Any]], run: RunDir,
-              workers: int = 1, progress: bool = True) -> tuple[list[dict[str, Any]], int, float]:
-    """Every case through `fn`, skipping cached ones; returns (records in case order, newly run, seconds)."""
+              workers: int = 1, progress: bool = True, retry_errors: bool = False) -> tuple[list[dict[str, Any]], int, float]:
+    """Every case through `fn`, skipping cached ones (and, with retry_errors, redoing cached failures);
+    returns (records in case order, newly run, seconds)."""
     records: dict[str, dict[str, Any]] = {}
     todo = []
     for c in cases:
         cached = run.load(name, c.case_id)
-        if cached is not None:
+        if cached is not None and not (retry_errors and has_error(cached)):
             records[c.case_id] = cached
         else:
             todo.append(c)
@@ -182,6 +206,8 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
     if llm is None and needs_llm:
         llm = make_llm(spec.llm)
     real_llm = spec.llm != "scripted"
+    if needs_llm and real_llm:
+        warm_up(llm, log)
     log(f"{spec.suite} on {domain.name}: {len(cases)} cases, systems {', '.join(systems)}, llm {spec.llm}"
         + (f", simulator {spec.simulator}" if spec.suite in ("simulator", "one-turn-retrieval") else "")
         + f" -> {run.root}")
@@ -202,7 +228,7 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
             workers = spec.llm_workers if involves_llm else spec.workers
             try:
                 records, new, secs = run_cases(name, cases, partial(suite.run_case, ctx, system), run, workers,
-                                               spec.progress)
+                                               spec.progress, spec.retry_errors)
             finally:
                 system.close()
             metrics = suite.aggregate(ctx, records)
@@ -253,7 +279,7 @@ def _run_explanation(domain: Domain, spec: EvalSpec, run: RunDir, cases: list[Ev
         workers = spec.llm_workers if (real_llm and name != "template") else spec.workers
         try:
             fn = partial(_explain_one, name, domain, llm, agent)
-            records, new, secs = run_cases(name, cases, fn, run, workers, spec.progress)
+            records, new, secs = run_cases(name, cases, fn, run, workers, spec.progress, spec.retry_errors)
         finally:
             if agent_sys is not None:
                 agent_sys.close()

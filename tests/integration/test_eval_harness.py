@@ -47,6 +47,16 @@ def test_simulator_suite_writes_a_resumable_run(ml_domain, tmp_path: Path) -> No
     assert again["timings"]["keyword"]["new_cases"] == 0
     assert again["systems"]["keyword"] == m["keyword"]
     assert set(again["systems"]) == {"random", "popularity", "keyword"}
+    # a cached case that recorded a failure (e.g. an LLM timeout) is redone only with retry_errors
+    rec_path = next((out / "records" / "keyword").glob("*.json"))
+    rec = json.loads(rec_path.read_text())
+    rec["turns"][0]["error"] = "LLMUnavailable: timeout"
+    rec_path.write_text(json.dumps(rec))
+    assert run_eval(ml_domain, spec("simulator", ["keyword"], n=12), out, log=lambda s: None)["timings"]["keyword"][
+        "new_cases"] == 0
+    redo = run_eval(ml_domain, spec("simulator", ["keyword"], n=12, retry_errors=True), out, log=lambda s: None)
+    assert redo["timings"]["keyword"]["new_cases"] == 1
+    assert not any(t["error"] for t in json.loads(rec_path.read_text())["turns"])
     with pytest.raises(RunConfigError, match="seed"):
         run_eval(ml_domain, spec("simulator", ["keyword"], n=12, seed=1), out, log=lambda s: None)
 
