@@ -158,6 +158,8 @@ def main() -> None:
     ap.add_argument("--npz", default="", help="name=path,... split data saved by --save-npz (skips building)")
     ap.add_argument("--save-npz", default=None, help="folder: save each dataset's split as <name>.npz and exit")
     ap.add_argument("--sasrec", default="", help="overrides, e.g. dropout=0.5,lr=0.002")
+    ap.add_argument("--sasrec-model", default=None,
+                    help="evaluate this saved sasrec-v1 folder (trained on the same split) instead of training")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--logdir", default="/tmp")
     ap.add_argument("--out", default=None)
@@ -195,8 +197,14 @@ def main() -> None:
                        (kv.split("=") for kv in args.sasrec.split(",") if kv)}}
             cfg = SASRecConfig(threads=args.threads, **over)
             t = time.perf_counter()
-            m = SASRec.fit(data, cfg, log=lambda s, n=name: print(f"[{n}] sasrec {s}", flush=True))
-            secs = time.perf_counter() - t
+            if args.sasrec_model:
+                m = SASRec.load(args.sasrec_model)
+                if m.meta.get("n_items") != data.n_items:
+                    raise SystemExit(f"{args.sasrec_model} was trained on another catalog")
+                secs = float(m.meta["train_seconds"])
+            else:
+                m = SASRec.fit(data, cfg, log=lambda s, n=name: print(f"[{n}] sasrec {s}", flush=True))
+                secs = time.perf_counter() - t
             res["sasrec"] = {**evaluate(m.score_all, data, universe), "train_seconds": secs,
                              "epochs": m.meta["epochs"], "best_epoch": m.meta["best_epoch"],
                              "best_valid_ndcg10": m.meta["metrics"]["valid_NDCG@10"],

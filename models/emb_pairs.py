@@ -398,7 +398,7 @@ class PairGenerator:
                 if p is not None:
                     out.append(p)
                     made += 1
-        rng.shuffle(out)  # type: ignore[arg-type]
+        rng.shuffle(out)
         return out
 
     def heldout_queries(self, per_type: int = 300, types: tuple[str, ...] = QUERY_TYPES,

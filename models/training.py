@@ -2,8 +2,9 @@
 
 A model is stale when the data hash saved in its meta.json differs from the current domain's (the
 train split, valid targets and catalog size; for the encoder also the item texts). Loaders never
-train the expensive models behind the user's back: they fall back (popularity for the ranker, the base
-MiniLM for the encoder) and say so in the log.
+train the expensive models behind the user's back: `load_ranker` returns None (the rank tool then uses
+similarity or popularity) and `load_encoder_path` returns the base MiniLM. Cheap ItemCF and popularity
+are built on first use.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def test_movielens_pairs_never_leak(ml_domain):
     cf = ItemCF.fit(data)
     g = generator_for_domain(ml_domain, data, neighbours=lambda i, k: cf.neighbours(i, k)[0])
     held = heldout_items(data)
-    pairs = g.training_pairs(per_type=60)
+    pairs = g.training_pairs(per_type=30)
     assert {p.kind for p in pairs} == set(QUERY_TYPES)
     assert not [p for p in pairs if p.pos in held]
     for p in pairs:
