@@ -54,7 +54,9 @@ class StreamingScriptedLLM(ScriptedLLM):
 
 def shared_deps(domain: Any, memory_path: Path) -> AgentDeps:
     """Deps for a test module (stores, loaded vectors); each app swaps in its own scripted LLM."""
-    return make_deps(domain, ScriptedLLM(), memory_path=memory_path, use_models=False)
+    deps = make_deps(domain, ScriptedLLM(), memory_path=memory_path, use_models=False)
+    deps.code_plans = False  # these tests script the planner's output
+    return deps
 
 
 def make_app(deps: AgentDeps, llm: ScriptedLLM, **settings: Any) -> Any:

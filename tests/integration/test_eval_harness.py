@@ -155,7 +155,8 @@ def test_agent_and_llm_baselines_with_a_scripted_llm(ml_domain_indexed, tmp_path
                    llm=ScriptedEvalLLM(), log=lambda s: None)
     m = res["systems"]
     assert m["agent"]["errors"] == 0 and m["chatrec"]["errors"] == 0
-    assert m["agent"]["llm_calls_per_turn"] == 2  # plan + reply (scripted: empty plan, code repairs it)
+    # plan + reply, or the reply alone when code understood the whole request (then no plan call)
+    assert 1 <= m["agent"]["llm_calls_per_turn"] <= 2
     assert m["chatrec"]["llm_calls_per_turn"] == 1
     for f in (out / "records" / "agent").glob("*.json"):
         r = json.loads(f.read_text())
