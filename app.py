@@ -41,6 +41,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     for step, state in report.steps.items():
         print(f"  {step}: {state}")
     print(f"artifacts: {report.artifacts}  ({report.seconds:.1f} s)")
+    if not args.no_train:  # the quick models; the RecLM-emb encoder is `app.py train --model emb`
+        from models.domain import Domain
+        from models.training import train_models
+
+        trained = train_models(Domain(cfg, report.artifacts), ["popularity", "itemcf", "sasrec"],
+                               progress=not args.quiet, echo=print)
+        for name, r in trained.items():
+            print(f"  model {name}: {r['status']} ({r['seconds']:.1f} s)")
     return 0
 
 
@@ -106,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="validate a domain, normalise its data, split, index (idempotent)")
     _add_domain(p)
     p.add_argument("--no-index", action="store_true", help="skip the embedding index")
+    p.add_argument("--no-train", action="store_true", help="skip training the popularity, ItemCF and SASRec models")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_build)
 
