@@ -17,12 +17,6 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 
-def items_in_prompt(prompt: str) -> list[str]:
-    block = prompt.split("Items:\n", 1)[1].split("\n\nFacts:", 1)[0] if "Items:\n" in prompt else ""
-    return [re.sub(r"^\d+\.\s+", "", line).split(" (", 1)[0] + (" (" + line.split(" (")[1] if " (" in line else "")
-            for line in block.splitlines() if re.match(r"^\d+\.", line)]
-
-
 def default_reply(prompt: str) -> str:
     titles = [re.sub(r"^\d+\.\s+", "", line).rsplit(" (", 1)[0] for line in
               (prompt.split("Items:\n", 1)[1].split("\n\nFacts:", 1)[0] if "Items:\n" in prompt else "").splitlines()
