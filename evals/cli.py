@@ -15,6 +15,8 @@ EVAL_HELP = """suites:
   retrieval           history -> 20 items: NDCG/Recall/Hit/Precision/MAP/MRR @1,5,10,20 + error rates
   ranking             history + 20 candidates -> ranked list: the same metrics + error rates
   explanation         explanations of the target compared pairwise by an LLM judge, both orders
+  doke                LLM ranking of 20 candidates with and without knowledge facts (DOKE): N@20, Hit@5
+  explain             faithfulness deletion test of explanations (cited vs random liked items, SASRec score)
 systems: random, popularity, keyword, dense (no LLM); llm, chatrec, agent (need --llm; with --llm scripted the
 agent runs on its code-side planning only); explanation: template, llm, agent
 The run folder (default runs/eval/<domain>-<suite>-...) caches every finished case: rerun the same command
@@ -50,7 +52,8 @@ def register(subparsers: Any, add_domain: Callable[[argparse.ArgumentParser], No
                               epilog=EVAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_domain(p)
     p.add_argument("--suite", default="simulator",
-                   choices=["simulator", "one-turn-retrieval", "one-turn-ranking", "retrieval", "ranking", "explanation"])
+                   choices=["simulator", "one-turn-retrieval", "one-turn-ranking", "retrieval", "ranking", "explanation",
+                            "doke", "explain"])
     p.add_argument("--n", type=int, default=100, help="number of cases (users with a held-out test item)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--systems", default=None, help="comma-separated systems (default: all that fit --llm)")

@@ -59,6 +59,8 @@ class EvalSpec:
 
 
 def default_systems(suite: str, llm: str) -> list[str]:
+    if hasattr(SUITES.get(suite), "default_systems"):  # suites with their own systems (doke, explain)
+        return SUITES[suite].default_systems(llm)
     if suite == "explanation":
         return list(EXPLAINERS)
     return [*NO_LLM_SYSTEMS, *(["llm", "chatrec", "agent"] if llm != "scripted" else ["agent"])]
@@ -203,6 +205,7 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
     (run.root / "cases.jsonl").write_text("\n".join(json.dumps(c.to_json(), ensure_ascii=False) for c in cases) + "\n",
                                          encoding="utf-8")
     needs_llm = spec.simulator == "llm" or spec.suite == "explanation" or any(s in LLM_SYSTEMS for s in systems)
+    needs_llm = needs_llm or bool(getattr(SUITES.get(spec.suite), "needs_llm", lambda s: False)(systems))
     if llm is None and needs_llm:
         llm = make_llm(spec.llm)
     real_llm = spec.llm != "scripted"
@@ -222,7 +225,8 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
         shared: dict[str, Any] = {}
         for name in systems:
             t = time.perf_counter()
-            system: System = make_system(name, domain, llm, spec.seed, shared, spec.critic)
+            system: System = (suite.make_system(name, domain, llm, spec.seed, shared) if hasattr(suite, "make_system")
+                              else make_system(name, domain, llm, spec.seed, shared, spec.critic))
             setup = time.perf_counter() - t
             involves_llm = real_llm and (system.uses_llm or spec.simulator == "llm")
             workers = spec.llm_workers if involves_llm else spec.workers

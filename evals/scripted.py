@@ -39,6 +39,9 @@ class ScriptedEvalLLM(BaseChatModel):
             k = int(next(g for g in n.groups() if g)) if n else 5
             lines = [m.group(2) for line in prompt.splitlines() if (m := CANDIDATE_LINE.match(line))]
             return "\n".join(f"{i}. {t}" for i, t in enumerate(lines[:k], 1))
+        if system.startswith("You order"):  # knowledge re-rank: candidate numbers in the given order
+            k = len([line for line in prompt.split("\n\nFacts", 1)[0].splitlines() if CANDIDATE_LINE.match(line)])
+            return json.dumps({"ranking": list(range(1, k + 1))})
         if system.startswith("You judge"):
             return json.dumps({"informativeness": "tie", "persuasiveness": "tie", "helpfulness": "tie"})
         if system.startswith("You are a user"):

@@ -212,3 +212,15 @@ class RetrievalSuite:
 
 SUITES: dict[str, Any] = {s.name: s for s in (SimulatorSuite(), OneTurnRetrievalSuite(), OneTurnRankingSuite(),
                                               RetrievalSuite(), RankingSuite())}
+
+
+def _register_extra_suites() -> None:
+    """Suites with their own systems, in their own modules (imported here: they use RunContext above)."""
+    from evals.doke import DokeSuite
+    from evals.faithfulness import FaithfulnessSuite
+
+    for suite in (DokeSuite(), FaithfulnessSuite()):
+        SUITES[suite.name] = suite
+
+
+_register_extra_suites()
