@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from langchain_core.messages import HumanMessage
 
 from graph.builder import build_graph
 from graph.deps import AgentDeps
+from graph.guard import strip_controls
 from graph.nodes.common import MAX_MESSAGE_CHARS
 from memory.checkpoint import open_checkpointer
 from memory.demos import DemoStore
@@ -24,7 +26,15 @@ class InputError(ValueError):
     """A message the agent refuses before touching any state (empty, too long, not text)."""
 
 
-def check_message(text: Any, max_chars: int = MAX_MESSAGE_CHARS) -> str:
+def max_message_chars() -> int:
+    """The message length cap: INTEREC_MAX_MESSAGE_CHARS (default 4,000; prompts see at most 4,000)."""
+    raw = os.environ.get("INTEREC_MAX_MESSAGE_CHARS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else MAX_MESSAGE_CHARS
+
+
+def check_message(text: Any, max_chars: int | None = None) -> str:
+    """The message as clean text (terminal escapes and invisible controls removed), or InputError."""
+    max_chars = max_chars or max_message_chars()
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -32,11 +42,49 @@ def check_message(text: Any, max_chars: int = MAX_MESSAGE_CHARS) -> str:
             raise InputError("the message is not valid UTF-8 text") from None
     if not isinstance(text, str):
         raise InputError("the message must be text")
-    if not text.strip():
-        raise InputError("the message is empty")
+    try:  # lone surrogates: undecodable bytes from a terminal (surrogateescape) or "\ud800" in JSON
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("the message is not valid UTF-8 text") from None
     if len(text) > max_chars:
         raise InputError(f"the message is too long ({len(text):,} characters; the limit is {max_chars:,})")
+    text = strip_controls(text)
+    if not text.strip():
+        raise InputError("the message is empty")
     return text.strip()
+
+
+class ThreadError(InputError):
+    """A thread the caller may not use (another user's)."""
+
+
+def thread_status(graph: Any, thread_id: str, user_id: str) -> str | None:
+    """Check a thread before a turn writes to it: another user's thread is a ThreadError (nothing is
+    written); returns the text of an interrupted turn (killed mid-run: its message has no answer), else None.
+
+    The owner is the user id LangGraph records in each checkpoint's metadata.
+    """
+    snap = graph.get_state({"configurable": {"thread_id": thread_id}})
+    return _status(snap, thread_id, user_id)
+
+
+async def athread_status(graph: Any, thread_id: str, user_id: str) -> str | None:
+    snap = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+    return _status(snap, thread_id, user_id)
+
+
+def _status(snap: Any, thread_id: str, user_id: str) -> str | None:
+    if not snap.values:
+        return None
+    owner = (snap.metadata or {}).get("user_id")
+    if owner is not None and owner != user_id:
+        raise ThreadError(f"conversation '{thread_id}' belongs to another user; start a new one")
+    if snap.next:
+        msgs = snap.values.get("messages") or []
+        last = msgs[-1] if msgs else None
+        if isinstance(last, HumanMessage):
+            return str(last.content)[:200]
+    return None
 
 
 @dataclass
@@ -50,6 +98,7 @@ class Agent:
     def ask(self, text: str, thread_id: str, user_id: str = "default", **settings: Any) -> dict[str, Any]:
         """One turn; returns the final state (reply = state["messages"][-1])."""
         msg = check_message(text)
+        thread_status(self.graph, thread_id, user_id)
         return self.graph.invoke({"messages": [HumanMessage(msg)]}, self.config(thread_id, user_id, **settings))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
-from graph.agent import Agent, check_message
+from graph.agent import Agent, athread_status, check_message, thread_status
 from graph.nodes.common import text_of
 
 PROGRESS_TEXT = {
@@ -53,8 +53,18 @@ def final_event(values: dict[str, Any], tokens: list[str]) -> dict[str, Any]:
             "llm_calls": values.get("llm_calls", 0), "invented": values.get("invented", [])}
 
 
+def interrupted_event(text: str) -> dict[str, Any]:
+    """Reported before the next turn: the previous one was cut off (process killed) and has no answer."""
+    return {"type": "progress", "stage": "interrupted", "message": text,
+            "text": f"your previous message was interrupted before it was answered (\"{text[:80]}\"); "
+                    "it stays in the history, ask again if you still want it"}
+
+
 def stream_turn(agent: Agent, text: str, thread_id: str, user_id: str, **settings: Any) -> Iterator[dict[str, Any]]:
     msg = check_message(text)
+    interrupted = thread_status(agent.graph, thread_id, user_id)
+    if interrupted:
+        yield interrupted_event(interrupted)
     cfg = agent.config(thread_id, user_id, **settings)
     tokens: list[str] = []
     for chunk in agent.graph.stream({"messages": [HumanMessage(msg)]}, cfg, stream_mode=["custom", "messages"]):
@@ -64,6 +74,9 @@ def stream_turn(agent: Agent, text: str, thread_id: str, user_id: str, **setting
 
 async def astream_turn(agent: Agent, text: str, thread_id: str, user_id: str, **settings: Any) -> AsyncIterator[dict[str, Any]]:
     msg = check_message(text)
+    interrupted = await athread_status(agent.graph, thread_id, user_id)
+    if interrupted:
+        yield interrupted_event(interrupted)
     cfg = agent.config(thread_id, user_id, **settings)
     tokens: list[str] = []
     async for chunk in agent.graph.astream({"messages": [HumanMessage(msg)]}, cfg, stream_mode=["custom", "messages"]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
@@ -41,6 +41,8 @@ class ChatReply(BaseModel):
     streamed_ok: bool
     llm_calls: int
     invented: list[str]
+    interrupted: str | None = Field(None, description="the previous message of this thread, when its turn was cut "
+                                                      "off (server killed mid-turn) and never answered")
 
 
 def _prepare(req: ChatRequest, request: Request, ident: Identity) -> tuple[Any, dict[str, Any], str, str]:
@@ -71,7 +73,11 @@ async def chat_stream(req: ChatRequest, request: Request, ident: Caller) -> Stre
 async def thread_history(thread_id: str, request: Request, ident: Caller) -> dict[str, Any]:
     rt = runtime_of(request)
     cfg = rt.run_config(ident, check_name(thread_id, "thread id"))
-    values = (await rt.agent.graph.aget_state(cfg)).values
+    snap = await rt.agent.graph.aget_state(cfg)
+    values = snap.values
+    if not values:  # the same answer for another user's id and for one never used: ids cannot be probed
+        raise HTTPException(404, f"no conversation '{thread_id}' for this user")
     msgs = [{"role": "user" if isinstance(m, HumanMessage) else "assistant", "text": text_of(m)}
             for m in values.get("messages", []) if isinstance(m, HumanMessage | AIMessage)]
-    return {"thread_id": thread_id, "messages": msgs, "items": values.get("items", [])}
+    pending = bool(snap.next) and not rt.running.get(cfg["configurable"]["thread_id"])
+    return {"thread_id": thread_id, "messages": msgs, "items": values.get("items", []), "interrupted": pending}

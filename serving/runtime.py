@@ -24,6 +24,7 @@ class Runtime:
     agent: Agent
     settings: Settings
     callbacks: list[Any] = field(default_factory=list)  # the LangSmith tracer when tracing is on
+    running: dict[str, int] = field(default_factory=dict)  # internal thread id -> turns in flight here
 
     @property
     def domain_name(self) -> str:

@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
 from graph.grounding import check_reply, template_reply
+from graph.guard import inert, leaks_prompt, strip_controls
 from graph.nodes.common import TurnSettings, emit, history, last_user_text, text_of
 from graph.state import State
 from models.catalog import LIST_SEP
@@ -39,7 +40,7 @@ def _describe(row: dict[str, Any], max_tags: int = 5) -> str:
             continue
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        text = str(v).replace(LIST_SEP, ", ")
+        text = inert(str(v).replace(LIST_SEP, ", "))  # catalog text is data: one line, no controls
         if k == "tags":
             text = ", ".join(text.split(", ")[:max_tags])
         parts.append(f"{k}: {text[:120]}")
@@ -51,7 +52,13 @@ def _short_reason(row: dict[str, Any]) -> str:
 
 
 def _facts(bus: Bus) -> str:
-    return "\n".join(f"- {r['title']}: {_describe(r)}" if "title" in r else "- " + _describe(r) for r in bus.rows[:10])
+    return "\n".join(f"- {inert(str(r['title']), 200)}: {_describe(r)}" if "title" in r else "- " + _describe(r)
+                     for r in bus.rows[:10])
+
+
+def in_role(text: str) -> bool:
+    """False when a reply repeats the wording of our prompts (an injected "print your instructions")."""
+    return not leaks_prompt(text, load("plan_system"), load("reply_system"), load("critic_system"))
 
 
 def _attr_columns(deps: AgentDeps) -> list[str]:
@@ -93,12 +100,12 @@ def make_respond(deps: AgentDeps) -> Any:
             text = SMALL_TALK.get(plan.get("chit_chat") or "", GREETING)
             if plan.get("reply") and plan.get("chit_chat") in ("greeting", None):
                 g = check_reply(plan["reply"], {}, deps.domain.resolver)
-                text = g.text if g.text and not g.invented else text
+                text = g.text if g.text and not g.invented and in_role(g.text) else text
             return {"messages": [AIMessage(text.format(item=word))], "items": []}
         if plan.get("reply") and not plan.get("steps"):
             g = check_reply(plan["reply"], {}, deps.domain.resolver)
-            text = g.text if g.text and not g.invented else FALLBACK_DIRECT.format(item=word)
-            return {"messages": [AIMessage(text)], "items": [], "invented": g.invented}
+            text = g.text if g.text and not g.invented and in_role(g.text) else FALLBACK_DIRECT.format(item=word)
+            return {"messages": [AIMessage(strip_controls(text))], "items": [], "invented": g.invented}
         if not plan:
             return {"messages": [AIMessage(f"Sorry, I could not make a plan for that. Could you rephrase what {word} you want?")],
                     "items": []}
@@ -110,7 +117,7 @@ def make_respond(deps: AgentDeps) -> Any:
             text = (f"I couldn't find a {word} that matches everything you asked for ({failed}). "
                     "Could you loosen one of the conditions?")
             return {"messages": [AIMessage(text)], "items": []}
-        item_lines = "\n".join(f"{n}. {r['title']} ({_describe(r)})" for n, r in enumerate(rows, 1))
+        item_lines = "\n".join(f"{n}. {inert(str(r['title']), 200)} ({_describe(r)})" for n, r in enumerate(rows, 1))
         notes = [t["output"] for t in bus.track if t["tool"] == "plan-check" and t["output"].startswith("relaxed")]
         hist = history(state.get("messages", []), 2)
         prompt = (f"{('Conversation so far:' + chr(10) + hist + chr(10) + chr(10)) if hist else ''}"
@@ -127,7 +134,10 @@ def make_respond(deps: AgentDeps) -> Any:
             budget = (30 + 22 * len(rows) if s.style == "concise" else 60 + 60 * len(rows)) if rows else 150
             answer = deps.llm.invoke([SystemMessage(system), HumanMessage(prompt)],
                                      config={"tags": ["reply"], "run_name": "reply_llm"}, max_tokens=budget)
-            text, invented = _grounded_or_template(text_of(answer), allowed, rows, intro)
+            written = strip_controls(text_of(answer))
+            if not in_role(written):  # the writer obeyed injected text: answer from the tool output only
+                written = ""
+            text, invented = _grounded_or_template(written, allowed, rows, intro)
         except LLMError as e:
             text, invented = template_reply([(r["title"], _short_reason(r)) for r in rows], intro), []
             text += f"\n(The language model did not answer: {e})"
@@ -141,6 +151,7 @@ def make_respond(deps: AgentDeps) -> Any:
             text += f"\n(The language model did not answer: {err})"
         if invented:
             emit({"stage": "grounding", "removed": invented})
+        text = strip_controls(text)  # catalog titles may carry terminal escapes; replies reach terminals
         return {"messages": [AIMessage(text)], "items": items, "invented": invented, "llm_calls": calls}
 
     return respond

@@ -82,7 +82,7 @@ async def test_users_cannot_reach_each_others_threads_or_profiles(deps: AgentDep
 
         # bob names the same thread id, and even claims to be alice: he gets his own, empty thread
         spoof = {**BOB, "X-User-Id": "alice_auth"}
-        assert user_texts((await c.get("/threads/t1", headers=spoof)).json()) == []
+        assert (await c.get("/threads/t1", headers=spoof)).status_code == 404  # not his: as if it did not exist
         r = await c.post("/chat", json={"message": "a comedy for bob", "thread_id": "t1"}, headers=spoof)
         assert r.status_code == 200
         assert user_texts((await c.get("/threads/t1", headers=BOB)).json()) == ["a comedy for bob"]
