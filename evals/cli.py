@@ -17,6 +17,8 @@ EVAL_HELP = """suites:
   explanation         explanations of the target compared pairwise by an LLM judge, both orders
   doke                LLM ranking of 20 candidates with and without knowledge facts (DOKE): N@20, Hit@5
   explain             faithfulness deletion test of explanations (cited vs random liked items, SASRec score)
+  gen                 RecLM-gen: history -> 10 generated items, with and without the catalog constraint:
+                      NonExistRate, RepeatRate, CorrectCount, Recall@10, NDCG@10 (llm-free, llm-gen, llm-gen-short)
 systems: random, popularity, keyword, dense (no LLM); llm, chatrec, agent (need --llm; with --llm scripted the
 agent runs on its code-side planning only); explanation: template, llm, agent
 The run folder (default runs/eval/<domain>-<suite>-...) caches every finished case: rerun the same command
@@ -53,7 +55,7 @@ def register(subparsers: Any, add_domain: Callable[[argparse.ArgumentParser], No
     add_domain(p)
     p.add_argument("--suite", default="simulator",
                    choices=["simulator", "one-turn-retrieval", "one-turn-ranking", "retrieval", "ranking", "explanation",
-                            "doke", "explain"])
+                            "doke", "explain", "gen"])
     p.add_argument("--n", type=int, default=100, help="number of cases (users with a held-out test item)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--systems", default=None, help="comma-separated systems (default: all that fit --llm)")

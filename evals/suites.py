@@ -218,8 +218,9 @@ def _register_extra_suites() -> None:
     """Suites with their own systems, in their own modules (imported here: they use RunContext above)."""
     from evals.doke import DokeSuite
     from evals.faithfulness import FaithfulnessSuite
+    from evals.gen import GenSuite
 
-    for suite in (DokeSuite(), FaithfulnessSuite()):
+    for suite in (DokeSuite(), FaithfulnessSuite(), GenSuite()):
         SUITES[suite.name] = suite
 
 
