@@ -62,8 +62,15 @@ def turn(agent: Agent, text: str, thread: str, user: str, settings: dict[str, An
 
 
 def run_chat(args: argparse.Namespace) -> int:
+    from graph.agent import check_message
     from models.llm import LLMError
 
+    if args.once is not None:  # a bad message is refused before any model or store is loaded
+        try:
+            check_message(args.once)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     try:
         agent = make_agent(args.domain, artifacts=args.artifacts, critic=args.critic, build=not args.no_build)
     except LLMError as e:
