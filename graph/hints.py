@@ -52,6 +52,7 @@ class Hints:
     avoid_titles: list[int] = field(default_factory=list)  # items named after "not", "hate", ...
     wants_recs: bool = False
     chit_chat: str | None = None  # greeting | thanks | identity: answered without tools
+    terms: list[str] = field(default_factory=list)  # quoted descriptions ("people call it 'atmospheric'")
 
     @property
     def has_conditions(self) -> bool:
@@ -89,7 +90,11 @@ def _years(text: str, hints: Hints) -> str:
             hints.year_max = start + 4
         elif "late" in span:
             hints.year_min = start + 5
-        return t.replace(m.group(0), " ")
+        t = t.replace(m.group(0), " ")
+        exact = re.search(r"\b(?:in|from|of|made in|released in|year|out in)\s+((?:19|20)\d{2})\b", t, re.I)
+        if exact and hints.year_min <= int(exact.group(1)) <= hints.year_max:  # "a 90s movie, made in 1993"
+            hints.year_min = hints.year_max = int(exact.group(1))
+        return t
     for word, start in DECADE_WORDS.items():
         if re.search(rf"\b{word}\b", t, re.I):
             hints.year_min, hints.year_max = start, start + 9
@@ -175,9 +180,29 @@ def _has_name(span: str) -> bool:
     return any(w[:1].isupper() for w in span.split() if w not in ("I", "I'm", "I've", "I'd", "I'll"))
 
 
+QUOTED = re.compile(r"(?<![A-Za-z])[\"“”']([^\"“”']{2,80})[\"“”'](?![A-Za-z])")
+DESCRIPTOR_BEFORE = re.compile(r"(?:describ\w*|tagged|tags?|labell?ed|keywords?|being|feels?|vibes?|known for|"
+                               r"about|mood|themes?|called it|calls? it)\W*(?:it|them)?\s*(?:as|like|is|was)?\s*(?:a|an)?\s*$",
+                               re.I)
+DESCRIPTOR_AFTER = re.compile(r"^\s*(?:feel|vibe|mood|tone|atmosphere|kind of|type of|sort of)\b", re.I)
+
+
+def descriptors(text: str) -> list[str]:
+    """Quoted words that describe the item rather than name it: "people describe it as 'golf'"."""
+    out = []
+    for m in QUOTED.finditer(text or ""):
+        before, after = text[max(0, m.start() - 40) : m.start()], text[m.end() : m.end() + 20]
+        if DESCRIPTOR_BEFORE.search(before) or DESCRIPTOR_AFTER.search(after):
+            term = m.group(1).strip().lower()
+            if term and term not in out:
+                out.append(term)
+    return out
+
+
 def mentioned_titles(text: str, resolver: TitleResolver, min_conf: float = 0.86) -> list[int]:
     """Titles named in free text: quoted spans and phrases after words such as "loved" or "like"."""
-    spans = [(x, False) for x in re.findall(r"[\"“”']([^\"“”']{2,80})[\"“”']", text)]
+    described = set(descriptors(text))
+    spans = [(x, False) for x in (m.group(1) for m in QUOTED.finditer(text)) if x.strip().lower() not in described]
     # lower-case phrases after "loved", "like", ...: only exact titles count ("as a kid" is not "The Kid")
     spans += [(m.group(1), not _has_name(m.group(1))) for m in TITLE_TRIGGERS.finditer(text)]
     spans += [(x, False) for x in re.findall(
@@ -210,6 +235,7 @@ def mentioned_titles(text: str, resolver: TitleResolver, min_conf: float = 0.86)
 def read_hints(text: str, schema: TableSchema, resolver: TitleResolver | None = None) -> Hints:
     hints = Hints(wants_recs=bool(REC_WORDS.search(text or "")))
     text = (text or "")[:2000]
+    hints.terms = descriptors(text)
     hints.titles = mentioned_titles(text, resolver) if resolver is not None else []
     low = text.lower()
     for iid in list(hints.titles):
@@ -219,6 +245,8 @@ def read_hints(text: str, schema: TableSchema, resolver: TitleResolver | None = 
             hints.titles.remove(iid)
             hints.avoid_titles.append(iid)
     stripped = text
+    for term in hints.terms:  # a description is not a category statement ("'war hero'" is not the genre War)
+        stripped = re.sub(rf"[\"“”']{re.escape(term)}[\"“”']", " ", stripped, flags=re.I)
     if resolver is not None:
         for iid in hints.titles + hints.avoid_titles:  # keep "Star Wars" from reading as the genre "War"
             key = resolver.titles[iid].rsplit(" (", 1)[0]
@@ -232,7 +260,7 @@ def read_hints(text: str, schema: TableSchema, resolver: TitleResolver | None = 
     question = re.match(r"^\s*(how many|how much|what|when|who|which|where|is|are|does|did|was|were|tell me about)\b",
                         text, re.I) and not re.search(r"\b(recommend|suggest|should i|any good)\b", text, re.I)
     hints.wants_recs = not question
-    if not hints.has_conditions and not hints.titles and len(text) < 80:
+    if not hints.has_conditions and not hints.titles and not hints.terms and len(text) < 80:
         for kind, pattern in CHIT_CHAT.items():
             if pattern.search(text):
                 hints.chit_chat, hints.wants_recs = kind, False
@@ -245,23 +273,53 @@ FRESH_START = re.compile(r"\b(something (?:completely |totally )?(?:different|el
                          r"new request|start over|another (?:kind|type))\b", re.I)
 
 
+def _narrow_years(acc: Hints, h: Hints) -> None:
+    """A later year statement narrows the earlier range ("the 90s" then "1993"); a disjoint one replaces it."""
+    if h.year_min is None and h.year_max is None:
+        return
+    lo = max(x for x in (acc.year_min, h.year_min, -10**9) if x is not None)
+    hi = min(x for x in (acc.year_max, h.year_max, 10**9) if x is not None)
+    if lo > hi:
+        lo = h.year_min if h.year_min is not None else -10**9
+        hi = h.year_max if h.year_max is not None else 10**9
+    acc.year_min = lo if lo > -10**9 else None
+    acc.year_max = hi if hi < 10**9 else None
+
+
 def conversation_hints(user_texts: list[str], schema: TableSchema, resolver: TitleResolver | None = None,
-                       window: int = 3) -> Hints:
-    """Hints of the last message, plus conditions the user gave in the previous few (until a fresh start)."""
+                       window: int = 6) -> Hints:
+    """Hints of the last message merged with the conditions of the previous few, oldest first, since the
+    last fresh start: categories accumulate (a later "no X" beats an earlier "X"), years narrow."""
     last = read_hints(user_texts[-1] if user_texts else "", schema, resolver)
     if len(user_texts) < 2 or FRESH_START.search(user_texts[-1]):
         return last
-    for text in reversed(user_texts[-window:-1]):
-        earlier = read_hints(text, schema, resolver)
-        if last.year_min is None and last.year_max is None:
-            last.year_min, last.year_max = earlier.year_min, earlier.year_max
-        last.include += [p for p in earlier.include if p not in last.include and p not in last.exclude]
-        last.exclude += [p for p in earlier.exclude if p not in last.exclude and p not in last.include]
-        last.titles += [i for i in earlier.titles if i not in last.titles and i not in last.avoid_titles]
-        last.avoid_titles += [i for i in earlier.avoid_titles if i not in last.avoid_titles and i not in last.titles]
-        last.n = last.n or earlier.n
-        if FRESH_START.search(text):
-            break
+    earlier = user_texts[-window:-1]
+    begin = max((k for k, t in enumerate(earlier) if FRESH_START.search(t)), default=0)
+    acc = Hints()
+    titles: list[int] = []
+    avoid: list[int] = []
+    for h in [read_hints(t, schema, resolver) for t in earlier[begin:]] + [last]:
+        for p in h.include:
+            if p in acc.exclude:
+                acc.exclude.remove(p)
+            if p not in acc.include:
+                acc.include.append(p)
+        for p in h.exclude:
+            if p in acc.include:
+                acc.include.remove(p)
+            if p not in acc.exclude:
+                acc.exclude.append(p)
+        _narrow_years(acc, h)
+        titles = [i for i in titles if i not in h.avoid_titles] + [i for i in h.titles if i not in titles]
+        avoid = [i for i in avoid if i not in h.titles] + [i for i in h.avoid_titles if i not in avoid]
+        acc.n = h.n or acc.n
+        acc.terms += [t for t in h.terms if t not in acc.terms]
+    last.terms = acc.terms
+    last.include, last.exclude = acc.include, acc.exclude
+    last.year_min, last.year_max = acc.year_min, acc.year_max
+    last.titles = [i for i in last.titles] + [i for i in reversed(titles) if i not in last.titles]
+    last.avoid_titles = avoid
+    last.n = last.n or acc.n
     return last
 
 
@@ -272,7 +330,9 @@ want wanted need looking look find show give get recommend recommendation recomm
 suggestions watch see similar released release made came out year years era decade new old good great nice best
 top few couple what which should could would can will next now tonight today thanks thank hi hello hey not no
 without except than then too much many lot lots all every only do does did have has had movie movies film films
-item items title titles"""))
+item items title titles hmm quite people describe describes described keep looking think remember recall being
+feel mix help mood again still right believe precisely options sorry ideas idea try fit fits wrong close nope
+yeah yes okay well sure guess actually exactly tagged tag tags remind reminds there here"""))
 
 
 def residual_words(text: str, hints: Hints, schema: TableSchema, resolver: TitleResolver | None) -> list[str]:
@@ -294,5 +354,7 @@ def residual_words(text: str, hints: Hints, schema: TableSchema, resolver: Title
                                                      "older", "newer", "later", "earlier", "between", "until"]:
         low = re.sub(rf"\b{w}\b", " ", low)
     low = re.sub(rf"\b{NEGATORS}\b", " ", low)
-    words = re.findall(r"[a-z][a-z'-]+", low)
+    for term in hints.terms:
+        low = re.sub(rf"[\"“”']?{re.escape(term)}[\"“”']?", " ", low)
+    words = [w.strip("'-") for w in re.findall(r"[a-z][a-z'-]+", low)]
     return [w for w in words if w not in STOP and len(w) > 2]

@@ -27,6 +27,7 @@ class State(TypedDict, total=False):
     invented: list[str]  # titles the reply writer made up and the grounding check removed
     llm_calls: int  # LLM calls in this turn
     error: str | None  # a turn-level failure the reply must report honestly
+    shown: list[int]  # items recommended in earlier turns of this thread (not reset per turn)
 
 
 def turn_reset() -> dict[str, Any]:

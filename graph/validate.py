@@ -126,7 +126,11 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
         if named and hints.wants_recs and not tools & {"similar", "store"}:
             out.steps.append({"tool": "similar", "titles": named})
             out.notes.append(f"added similarity to {', '.join(named)}")
-        if not {s["tool"] for s in out.steps} & {"filter", "similar", "retrieve", "store"}:
+        has_retrieve = any(s["tool"] == "retrieve" for s in out.steps)
+        if hints.terms and not has_retrieve:  # quoted descriptions: searched by meaning, never hard filters
+            out.steps.append({"tool": "retrieve", "query": ", ".join(hints.terms)[:200]})
+            out.notes.append(f"added retrieval by the described qualities: {', '.join(hints.terms)}")
+        elif not {s["tool"] for s in out.steps} & {"filter", "similar", "retrieve", "store"}:
             out.steps.append({"tool": "retrieve", "query": message[:200]})
             out.notes.append("added retrieval by the request text")
         _ensure_rank(out, profile, named, [titles[i] for i in hints.avoid_titles])

@@ -20,6 +20,7 @@ class Bus:
     mapped: list[int] = field(default_factory=list)  # items finally recommended, in order
     rows: list[dict[str, Any]] = field(default_factory=list)  # look-up rows the LLM may see
     seeds: list[int] = field(default_factory=list)  # items the user named (never recommended back)
+    shown: list[int] = field(default_factory=list)  # recommended in earlier turns: shown again only as a last resort
 
     def size(self, n_items: int) -> int:
         return n_items if self.candidates is None else len(self.candidates)
@@ -34,14 +35,15 @@ class Bus:
 
     def to_dict(self) -> dict[str, Any]:
         return {"candidates": self.candidates, "scores": self.scores, "track": self.track, "mapped": self.mapped,
-                "rows": self.rows, "seeds": self.seeds}
+                "rows": self.rows, "seeds": self.seeds, "shown": self.shown}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Bus:
         if not data:
             return cls()
         return cls(data.get("candidates"), data.get("scores"), list(data.get("track", [])),
-                   list(data.get("mapped", [])), list(data.get("rows", [])), list(data.get("seeds", [])))
+                   list(data.get("mapped", [])), list(data.get("rows", [])), list(data.get("seeds", [])),
+                   list(data.get("shown", [])))
 
     def errors(self) -> list[dict[str, Any]]:
         return [t for t in self.track if t.get("error")]

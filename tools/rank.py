@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
 import numpy as np
@@ -16,6 +17,9 @@ from tools.similarity import similarity_scores
 POOL_FROM_CATALOG = 2000  # ranking "everything" ranks the most popular items
 KEEP = 100
 DIVERSITY_POOL = 30
+# How much an item's popularity counts beside similarity / preference (in standard deviations). Users who
+# describe what they want mostly mean the well-known item that fits; obscure near-duplicates should not win.
+POP_PRIOR = float(os.environ.get("INTEREC_POP_PRIOR", "0.5"))
 
 
 class RankArgs(Args):
@@ -65,8 +69,10 @@ def run_rank(ctx: ToolContext, bus: Bus, args: RankArgs) -> str:
         score, used = _preference(ctx, list(dict.fromkeys(prefer + bus.seeds)), cands)
         if prior is not None:
             score = _z(score) + 0.5 * _z(prior)
-    # popularity breaks ties and lifts obscure near-duplicates less than well-known items
-    score = score + 1e-3 * np.log1p(ctx.popularity[cands])
+    logpop = np.log1p(ctx.popularity[cands]).astype(np.float32)
+    if args.by != "popularity" and POP_PRIOR > 0:
+        score = _z(score) + POP_PRIOR * _z(logpop)
+    score = score + 1e-3 * logpop  # popularity breaks ties
     if ctx.mode == "diversity" and len(cands) > 5:
         rng = np.random.default_rng(ctx.seed)
         top = np.argsort(-score, kind="stable")[:DIVERSITY_POOL]
@@ -90,7 +96,10 @@ def run_map(ctx: ToolContext, bus: Bus, args: MapArgs) -> str:
     if bus.candidates is None:
         ids = [int(i) for i in np.argsort(-ctx.popularity, kind="stable")[: args.n]]
     else:
-        ids = [i for i in bus.candidates if i not in bus.seeds][: args.n]
+        fresh = [i for i in bus.candidates if i not in bus.seeds]
+        shown = set(bus.shown)
+        # items the user already saw this conversation go last: "not those" should bring new ones
+        ids = ([i for i in fresh if i not in shown] + [i for i in fresh if i in shown])[: args.n]
     bus.mapped = ids
     return f"top {len(ids)}: {_names(ctx, ids, args.n)}" if ids else "no items to show"
 

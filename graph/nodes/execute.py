@@ -14,9 +14,10 @@ from tools.bus import Bus
 from tools.registry import get_tool, run_step
 
 
-def run_steps(deps: AgentDeps, steps: list[dict[str, Any]], mode: str = "accuracy", seed: int = 0) -> Bus:
+def run_steps(deps: AgentDeps, steps: list[dict[str, Any]], mode: str = "accuracy", seed: int = 0,
+              shown: list[int] | None = None) -> Bus:
     ctx = deps.tools(mode, seed)
-    bus = Bus()
+    bus = Bus(shown=list(shown or []))
     schema = deps.domain.schema
     for step in steps:
         name = step.get("tool", "?")
@@ -39,7 +40,7 @@ def make_execute(deps: AgentDeps) -> Any:
     def execute(state: State, config: RunnableConfig) -> dict[str, Any]:
         s = TurnSettings.from_config(config)
         plan = state.get("plan") or {}
-        bus = run_steps(deps, plan.get("steps", []), s.mode, s.seed + state.get("attempts", 0))
+        bus = run_steps(deps, plan.get("steps", []), s.mode, s.seed + state.get("attempts", 0), state.get("shown"))
         for note in state.get("plan_notes", []):
             bus.track.insert(0, {"tool": "plan-check", "input": {}, "output": note, "error": False, "visible": False})
         emit({"stage": "executed", "items": len(bus.mapped), "errors": len(bus.errors())})

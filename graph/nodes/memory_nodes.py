@@ -12,6 +12,7 @@ from graph.nodes.common import TurnSettings, emit, last_user_text
 from graph.state import State, turn_reset
 
 KEEP_MESSAGES = 40  # the checkpoint keeps this many messages; prompts see far fewer
+KEEP_SHOWN = 200  # items remembered as already recommended in this thread
 
 
 def make_load_memory(deps: AgentDeps) -> Any:
@@ -53,6 +54,10 @@ def make_save_memory(deps: AgentDeps) -> Any:
             deps.profiles.update(s.user_id, deps.domain.name, like=likes, dislike=dislikes)
         msgs = state.get("messages", [])
         update: dict[str, Any] = {}
+        new = [int(it["iid"]) for it in state.get("items", []) or [] if "iid" in it]
+        if new:
+            shown = [i for i in state.get("shown", []) or [] if i not in new] + new
+            update["shown"] = shown[-KEEP_SHOWN:]
         if len(msgs) > KEEP_MESSAGES:
             update["messages"] = [RemoveMessage(id=m.id) for m in msgs[: len(msgs) - KEEP_MESSAGES] if m.id]
         return update

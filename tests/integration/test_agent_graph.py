@@ -230,6 +230,22 @@ def test_fully_understood_requests_are_planned_in_code(ml_domain_indexed, tmp_pa
     assert llm.count("plan") == 1  # content words the hints cannot place: the LLM plans
 
 
+def test_not_those_brings_new_items_under_the_same_conditions(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM()
+    agent = make(ml_domain_indexed, tmp_path, llm, code_plans=True)
+    items = ml_domain_indexed.items.set_index("iid")
+    first = agent.ask("recommend a comedy from the 90s", "t-more", "kim")["items"]
+    st = agent.ask("No, not those.", "t-more", "kim")
+    second = st["items"]
+    assert len(first) == len(second) == 5 and not {i["iid"] for i in first} & {i["iid"] for i in second}
+    assert all("Comedy" in items.loc[i["iid"], "genres"] and 1990 <= items.loc[i["iid"], "year"] <= 1999 for i in second)
+    assert st["shown"] == [i["iid"] for i in first + second]
+    # a quoted description is searched by meaning inside the same conditions
+    st = agent.ask("People describe it as 'golf'.", "t-more", "kim")
+    assert any("golf" in str(items.loc[i["iid"], "tags"]).lower() for i in st["items"])
+    assert llm.count("plan") == 0
+
+
 def test_small_talk_is_answered_in_code_without_llm_calls(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     llm = ScriptedLLM()
     agent = make(ml_domain_indexed, tmp_path, llm)
