@@ -13,6 +13,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from models.training import train_models
 
     domain = load_domain(args.domain, args.artifacts, build=True, progress=not args.quiet)
+    if args.model == "gen":
+        return _train_gen(domain, args)
     names = ["popularity", "itemcf", "sasrec", "emb"] if args.model == "all" else [args.model]
     report = train_models(domain, names, force=args.force, progress=not args.quiet, echo=print)
     for name, r in report.items():
@@ -25,10 +27,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_gen(domain: Any, args: argparse.Namespace) -> int:
+    """RecLM-gen LoRA fine-tuning (models/gen_finetune.py); one clear line on bad input."""
+    from pathlib import Path
+
+    from models.gen_finetune import GenTuneConfig, finetune
+
+    cfg = GenTuneConfig(model_path=args.base, gguf_path=args.gguf, tiny=args.tiny, per_task=args.per_task,
+                        epochs=args.epochs, lr=args.lr, merge=args.merge)
+    out = Path(args.out) if args.out else Path(domain.artifacts) / "models" / "reclm-gen"
+    try:
+        r = finetune(domain, cfg, out, echo=print)
+    except (ValueError, RuntimeError, OSError) as e:
+        print(f"error: {e}")
+        return 2
+    print(f"gen: trained ({r['seconds']:.1f} s) loss {r['first_loss']} -> {r['last_loss']}, "
+          f"held-out loss {r['eval_loss_before']} -> {r['eval_loss_after']} -> {out}")
+    return 0
+
+
 def register(sub: Any, add_domain: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser("train", help="train ranking / similarity models and the RecLM-emb retrieval encoder")
     add_domain(p)
-    p.add_argument("--model", choices=["popularity", "itemcf", "sasrec", "emb", "all"], default="all")
+    p.add_argument("--model", choices=["popularity", "itemcf", "sasrec", "emb", "gen", "all"], default="all",
+                   help="gen: RecLM-gen LoRA fine-tuning of a small LM (not part of all)")
+    p.add_argument("--base", default=None, help="gen: a local Hugging Face model folder")
+    p.add_argument("--gguf", default=None, help="gen: a GGUF file loaded through transformers (needs gguf)")
+    p.add_argument("--tiny", action="store_true", help="gen: a tiny random model (pipeline smoke test)")
+    p.add_argument("--per-task", type=int, default=200, help="gen: examples per task")
+    p.add_argument("--epochs", type=int, default=1, help="gen: passes over the examples")
+    p.add_argument("--lr", type=float, default=2e-4, help="gen: learning rate")
+    p.add_argument("--merge", action="store_true", help="gen: also save the merged model (for GGUF conversion)")
+    p.add_argument("--out", default=None, help="gen: output folder (default <artifacts>/models/reclm-gen)")
     p.add_argument("--force", action="store_true", help="retrain even when the data did not change")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
