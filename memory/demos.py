@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from importlib import resources
 from typing import Any
 
@@ -15,6 +16,8 @@ from graph.hints import year_column
 from models.chroma import chroma_client
 from models.domain import Domain
 from models.embedder import Embedder
+
+log = logging.getLogger("interec.memory")
 
 
 def _fill(obj: Any, values: dict[str, str]) -> Any:
@@ -65,5 +68,9 @@ class DemoStore:
     def select(self, message: str, k: int = 3) -> list[dict[str, Any]]:
         if not self.demos or not message.strip():
             return []
-        res = self.col.query(query_embeddings=self.embedder.embed([message]).tolist(), n_results=min(k, len(self.demos)))
+        try:
+            res = self.col.query(query_embeddings=self.embedder.embed([message]).tolist(), n_results=min(k, len(self.demos)))
+        except Exception as e:  # noqa: BLE001 - a Chroma server down: plan without examples rather than fail
+            log.warning("demonstration store unavailable, planning without examples: %s", e)
+            return []
         return [self.demos[int(i)] for i in res["ids"][0]]

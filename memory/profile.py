@@ -7,6 +7,7 @@ A value moved to "like" leaves "dislike" and vice versa (mutual exclusion, as in
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ FACETS = ("like", "dislike", "expect")
 EXCLUSIVE = {"like": "dislike", "dislike": "like"}
 MAX_PER_FACET = 30
 COLLECTION = "interec_profiles"
+log = logging.getLogger("interec.memory")
 
 
 def _doc_id(user_id: str, domain: str, facet: str, value: str) -> str:
@@ -32,6 +34,11 @@ class ProfileStore:
         self.client = client or chroma_client(path)
         self.col = self.client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
         self._lock = threading.Lock()
+        # updates that could not be written (Chroma server down): kept in order, written on the next success
+        self._pending: list[tuple[str, str, dict[str, list[str]]]] = []
+
+    def pending(self) -> int:
+        return len(self._pending)
 
     def _where(self, user_id: str, domain: str, facet: str | None = None) -> dict[str, Any]:
         conds: list[dict[str, Any]] = [{"user_id": user_id}, {"domain": domain}]
@@ -40,7 +47,13 @@ class ProfileStore:
         return {"$and": conds}
 
     def get(self, user_id: str, domain: str) -> dict[str, list[str]]:
-        got = self.col.get(where=self._where(user_id, domain), include=["metadatas"])
+        """The user's facets; with the store unreachable, what is known in this process (a turn goes on)."""
+        try:
+            self._flush()
+            got = self.col.get(where=self._where(user_id, domain), include=["metadatas"])
+        except Exception as e:  # noqa: BLE001 - a Chroma server down must not fail the turn
+            log.warning("profile store unavailable, answering without the stored profile: %s", e)
+            return self._overlay({f: [] for f in FACETS}, user_id, domain)
         rows = sorted((m for m in got["metadatas"] or []), key=lambda m: m.get("ts", 0))
         out: dict[str, list[str]] = {f: [] for f in FACETS}
         for m in rows:
@@ -48,25 +61,53 @@ class ProfileStore:
                 out[m["facet"]].append(str(m["value"]))
         return {f: v[-MAX_PER_FACET:] for f, v in out.items()}
 
-    def update(self, user_id: str, domain: str, **facets: list[str]) -> dict[str, list[str]]:
+    def _overlay(self, out: dict[str, list[str]], user_id: str, domain: str) -> dict[str, list[str]]:
+        for uid, dom, facets in self._pending:
+            if (uid, dom) == (user_id, domain):
+                for facet, values in facets.items():
+                    other = EXCLUSIVE.get(facet)
+                    for v in values:
+                        if other and v in out[other]:
+                            out[other].remove(v)
+                        if v not in out[facet]:
+                            out[facet].append(v)
+        return out
+
+    def _flush(self) -> None:
         with self._lock:
-            for facet, values in facets.items():
-                if facet not in FACETS:
-                    raise ValueError(f"unknown profile facet '{facet}'")
-                values = [v.strip()[:120] for v in values if v and v.strip()]
-                if not values:
-                    continue
-                other = EXCLUSIVE.get(facet)
-                if other:
-                    self.col.delete(ids=[_doc_id(user_id, domain, other, v) for v in values])
-                vecs = self.embedder.embed(values)
-                now = time.time()
-                self.col.upsert(
-                    ids=[_doc_id(user_id, domain, facet, v) for v in values], embeddings=vecs,
-                    documents=[f"{facet}: {v}" for v in values],
-                    metadatas=[{"user_id": user_id, "domain": domain, "facet": facet, "value": v, "ts": now + i * 1e-6}
-                               for i, v in enumerate(values)])
+            while self._pending:
+                uid, dom, facets = self._pending[0]
+                self._write(uid, dom, facets)
+                self._pending.pop(0)
+
+    def update(self, user_id: str, domain: str, **facets: list[str]) -> dict[str, list[str]]:
+        for facet in facets:
+            if facet not in FACETS:
+                raise ValueError(f"unknown profile facet '{facet}'")
+        clean = {f: [v.strip()[:120] for v in values if v and v.strip()] for f, values in facets.items()}
+        clean = {f: v for f, v in clean.items() if v}
+        try:
+            self._flush()
+            with self._lock:
+                self._write(user_id, domain, clean)
+        except Exception as e:  # noqa: BLE001 - held in memory and written once the store answers again
+            log.warning("profile store unavailable, update held for later: %s", e)
+            with self._lock:
+                self._pending.append((user_id, domain, clean))
         return self.get(user_id, domain)
+
+    def _write(self, user_id: str, domain: str, facets: dict[str, list[str]]) -> None:
+        for facet, values in facets.items():
+            other = EXCLUSIVE.get(facet)
+            if other:
+                self.col.delete(ids=[_doc_id(user_id, domain, other, v) for v in values])
+            vecs = self.embedder.embed(values)
+            now = time.time()
+            self.col.upsert(
+                ids=[_doc_id(user_id, domain, facet, v) for v in values], embeddings=vecs,
+                documents=[f"{facet}: {v}" for v in values],
+                metadatas=[{"user_id": user_id, "domain": domain, "facet": facet, "value": v, "ts": now + i * 1e-6}
+                           for i, v in enumerate(values)])
 
     def clear(self, user_id: str, domain: str) -> None:
         with self._lock:

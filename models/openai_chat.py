@@ -130,7 +130,22 @@ def translate_error(exc: BaseException, endpoint: str, attempts: int, timeout: f
                 return LLMConfigError(f"LLM endpoint {endpoint} has no such model or path (HTTP 404)")
             if status == 429 or status >= 500:
                 return LLMUnavailable(f"LLM endpoint {endpoint} kept failing with HTTP {status} ({tries})")
+    if _malformed_response(exc):
+        return LLMUnavailable(f"LLM endpoint {endpoint} answered with something that is not a chat completion "
+                              f"({type(exc).__name__}: {str(exc)[:80]})")
     return None
+
+
+def _malformed_response(exc: BaseException) -> bool:
+    """A 200 answer that is not an OpenAI completion (a proxy's HTML page, truncated JSON) fails inside the
+    client's parsing code (AttributeError, TypeError, KeyError, ValueError, an assert in its stream parser);
+    the failing frame tells."""
+    if not isinstance(exc, AttributeError | TypeError | KeyError | ValueError | AssertionError):
+        return False
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        last, tb = tb.tb_frame.f_code.co_filename, tb.tb_next
+    return last is not None and ("/openai/" in last or "/langchain_openai/" in last)
 
 
 class _Translating:
