@@ -344,3 +344,22 @@ def shortlist(domain: Any, history: Sequence[int], k: int = 300, *, ranker: Any 
         take((i for i in np.argsort(-scores, kind="stable") if scores[i] > 0), len(out) + k // 4)
     take(np.argsort(-np.asarray(domain.popularity), kind="stable"), k)
     return out
+
+
+# ---- the agent's "gen" ranking -----------------------------------------------------------------------------
+GEN_POOL = 30  # candidates the LLM may choose from when it re-ranks the bus
+
+
+def gen_rerank(llm: BaseChatModel, domain: Any, candidates: Sequence[int], liked: Sequence[int], n: int,
+               request: str | None = None, pool: int = GEN_POOL, config: Any = None) -> tuple[list[int], GenResult]:
+    """The agent's rank-by-generation: the LLM names n of the top `pool` candidates (constrained to exactly
+    those titles), then the candidates it did not name follow in their previous order, so the answer always
+    has n items from the tools' candidates."""
+    top = [int(i) for i in candidates[:pool] if int(i) not in set(liked)]
+    if not top:
+        return [], GenResult([], [], "", "free", 0, [], 0, 0.0, calls=0)
+    k = min(n, len(top))
+    r = generate(llm, domain, liked, k, AllowedTitles(domain.titles, top), request=request, config=config)
+    chosen = [i for i in r.items if i in top]
+    rest = [i for i in top if i not in chosen]
+    return (chosen + rest)[:n], r

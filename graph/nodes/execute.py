@@ -36,6 +36,27 @@ def run_steps(deps: AgentDeps, steps: list[dict[str, Any]], mode: str = "accurac
     return bus
 
 
+def gen_rank_bus(deps: AgentDeps, state: State, bus: Bus) -> tuple[Bus, int]:
+    """`rank="gen"` (a turn setting): the LLM picks the mapped items from the top bus candidates under a
+    catalog constraint (models/constrained.py). Tools never call the LLM, so this runs here, after them."""
+    from graph.nodes.common import last_user_text
+    from models.constrained import gen_rerank
+
+    pool = bus.candidates if bus.candidates is not None else bus.mapped
+    try:
+        items, r = gen_rerank(deps.llm, deps.domain, pool, bus.seeds, len(bus.mapped),
+                              last_user_text(state.get("messages", [])))
+    except Exception as e:  # noqa: BLE001 - the tools' order stands; the failure is recorded
+        bus.record("gen-rank", {}, f"kept the tools' order: {type(e).__name__}: {e}"[:400], error=False)
+        return bus, 1
+    if items:
+        bus.mapped = items
+    bus.record("gen-rank", {"pool": min(len(pool), 30)},
+               f"LLM picked {len(r.items)} of {r.allowed} allowed titles"
+               + (f", dropped {len(r.dropped)}" if r.dropped else ""))
+    return bus, r.calls
+
+
 def make_execute(deps: AgentDeps) -> Any:
     def execute(state: State, config: RunnableConfig) -> dict[str, Any]:
         s = TurnSettings.from_config(config)
@@ -44,6 +65,9 @@ def make_execute(deps: AgentDeps) -> Any:
         for note in state.get("plan_notes", []):
             bus.track.insert(0, {"tool": "plan-check", "input": {}, "output": note, "error": False, "visible": False})
         emit({"stage": "executed", "items": len(bus.mapped), "errors": len(bus.errors())})
+        if (config.get("configurable") or {}).get("rank") == "gen" and bus.mapped:  # opt-in: LLM re-ranks the top
+            bus, calls = gen_rank_bus(deps, state, bus)
+            return {"bus": bus.to_dict(), "llm_calls": state.get("llm_calls", 0) + calls}
         return {"bus": bus.to_dict()}
 
     return execute
