@@ -98,14 +98,17 @@ class Knowledge:
     def for_item(self, iid: int) -> list[Fact]:
         return [f for f in self.facts if f.iid == iid]
 
-    def block(self, label: dict[int, str]) -> str:
-        """One line per item with facts: "<label>: fact; fact" (label = a candidate number or a title)."""
+    def block(self, label: dict[int, str], strongest_first: bool = False) -> str:
+        """One line per item with facts: "<label>: fact; fact" (label = a candidate number or a title).
+        strongest_first orders the lines by their best fact, so a small model meets the best evidence first."""
         lines = []
         for iid, name in label.items():
             mine = self.for_item(iid)
             if mine:
-                lines.append(f"{name}: " + "; ".join(f.text for f in mine))
-        return "\n".join(lines)
+                lines.append((max(f.priority for f in mine), f"{name}: " + "; ".join(f.text for f in mine)))
+        if strongest_first:
+            lines.sort(key=lambda x: -x[0])
+        return "\n".join(text for _, text in lines)
 
     def cited_items(self) -> list[int]:
         """History items the facts name (their titles may appear in an answer)."""
@@ -448,17 +451,18 @@ def _short_attrs(ctx: ToolContext, iid: int) -> str:
 
 def rerank_prompt(ctx: ToolContext, history: Sequence[int], candidates: Sequence[int],
                   knowledge: Knowledge | None, top: int) -> tuple[str, str]:
-    """(system, user) messages: liked items, numbered candidates, optionally the knowledge block."""
+    """(system, user) messages: liked items, numbered candidates, then the knowledge block when given, its
+    lines ordered strongest evidence first (a 1.5B model otherwise reads a list top-down and copies it)."""
     word = ctx.domain.config.item_word
     titles = ctx.domain.titles
     liked = "; ".join(short_title(titles[h]) for h in list(history)[-10:]) or "(nothing known)"
     lines = "\n".join(f"{k}. {short_title(titles[c])}{_short_attrs(ctx, c)}" for k, c in enumerate(candidates, 1))
-    extra = " and the facts given" if knowledge is not None else ""
+    extra = " and the facts about the candidates" if knowledge is not None else ""
     system = RERANK_SYSTEM.format(items=word + "s", extra=extra)
     prompt = f"Liked {word}s: {liked}\n\nCandidates:\n{lines}"
     if knowledge is not None:
-        block = knowledge.block({int(c): str(k) for k, c in enumerate(candidates, 1)})
-        prompt += f"\n\nFacts (numbers are candidates):\n{block or '(none)'}"
+        block = knowledge.block({int(c): str(k) for k, c in enumerate(candidates, 1)}, strongest_first=True)
+        prompt += f"\n\nFacts by candidate number, strongest first:\n{block or '(none)'}"
     prompt += f"\n\nGive the numbers of the {top} best candidates for this user, best first."
     return system, prompt
 
