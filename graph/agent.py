@@ -60,7 +60,8 @@ class ThreadError(InputError):
 
 def thread_status(graph: Any, thread_id: str, user_id: str) -> str | None:
     """Check a thread before a turn writes to it: another user's thread is a ThreadError (nothing is
-    written); returns the text of an interrupted turn (killed mid-run: its message has no answer), else None.
+    written); returns the text of an interrupted turn (killed or failed mid-run: its message has no
+    answer; the checkpoint's pending `next` is not used, LangGraph may not have saved the last step), else None.
 
     The owner is the user id LangGraph records in each checkpoint's metadata.
     """
@@ -79,11 +80,9 @@ def _status(snap: Any, thread_id: str, user_id: str) -> str | None:
     owner = (snap.metadata or {}).get("user_id")
     if owner is not None and owner != user_id:
         raise ThreadError(f"conversation '{thread_id}' belongs to another user; start a new one")
-    if snap.next:
-        msgs = snap.values.get("messages") or []
-        last = msgs[-1] if msgs else None
-        if isinstance(last, HumanMessage):
-            return str(last.content)[:200]
+    msgs = snap.values.get("messages") or []
+    if msgs and isinstance(msgs[-1], HumanMessage):  # every finished turn ends with the agent's message
+        return str(msgs[-1].content)[:200]
     return None
 
 

@@ -79,5 +79,6 @@ async def thread_history(thread_id: str, request: Request, ident: Caller) -> dic
         raise HTTPException(404, f"no conversation '{thread_id}' for this user")
     msgs = [{"role": "user" if isinstance(m, HumanMessage) else "assistant", "text": text_of(m)}
             for m in values.get("messages", []) if isinstance(m, HumanMessage | AIMessage)]
-    pending = bool(snap.next) and not rt.running.get(cfg["configurable"]["thread_id"])
+    last = values.get("messages") or [None]
+    pending = isinstance(last[-1], HumanMessage) and not rt.running.get(cfg["configurable"]["thread_id"])
     return {"thread_id": thread_id, "messages": msgs, "items": values.get("items", []), "interrupted": pending}
