@@ -53,7 +53,8 @@ class GenSystem(System):
         self.uses_llm = name in LLM_GEN
         if self.uses_llm and llm is None:
             raise ValueError(f"system {name!r} needs an LLM (--llm local|env|scripted)")
-        self.ranker = self.itemcf = None
+        self.ranker: Any = None
+        self.itemcf: Any = None
         if name in ("sasrec", "llm-gen-short"):
             from models.training import load_itemcf, load_ranker
 
@@ -74,12 +75,12 @@ class GenSystem(System):
         hist = [int(i) for i in case.history]
         seen = set(hist) | {int(i) for i in case.seen if int(i) != case.target}
         if self.name == "popularity":
-            items: list[int | None] = [i for i in self.pop_order if i not in seen][:n]
-            return {"items": items, "raw": list(items), "first_pass": list(items), "llm_calls": 0}
+            ids = [i for i in self.pop_order if i not in seen][:n]
+            return {"items": ids, "raw": list(ids), "first_pass": list(ids), "llm_calls": 0}
         if self.name == "sasrec":
             s = np.asarray(self.ranker.score(hist, np.arange(len(self.domain.titles))), dtype=np.float32)
-            items = [int(i) for i in np.argsort(-s, kind="stable") if int(i) not in seen][:n]
-            return {"items": items, "raw": list(items), "first_pass": list(items), "llm_calls": 0}
+            ids = [int(i) for i in np.argsort(-s, kind="stable") if int(i) not in seen][:n]
+            return {"items": ids, "raw": list(ids), "first_pass": list(ids), "llm_calls": 0}
         allowed: AllowedTitles | None = None
         if self.name == "llm-gen":
             allowed = catalog_allowed(self.domain, seen)

@@ -298,7 +298,7 @@ def finetune(domain: Any, cfg: GenTuneConfig, out_dir: Path, *, sequences: Seque
     model.save_pretrained(out_dir / "adapter")
     tok.save_pretrained(out_dir / "adapter")
     if cfg.merge:
-        merged = model.merge_and_unload()
+        merged: Any = model.merge_and_unload()
         merged.save_pretrained(out_dir / "merged")
         tok.save_pretrained(out_dir / "merged")
     k = max(1, len(losses) // 10)
