@@ -240,7 +240,9 @@ def generate(llm: BaseChatModel, domain: Any, history: Sequence[int], n: int, al
     first = _generate_once(llm, domain, history, n, allowed, request=request, backend=backend,
                            tokens_per_item=tokens_per_item, config=config)
     res = first
-    for _ in range(refill if allowed is not None else 0):
+    if allowed is None:
+        return res
+    for _ in range(refill):
         missing = n - len(res.items)
         if missing <= 0:
             break
@@ -279,6 +281,7 @@ def _generate_once(llm: BaseChatModel, domain: Any, history: Sequence[int], n: i
             allowed = allowed.truncated(MAX_ENUM)  # keep the first (best-ranked) titles of the shortlist
         opts["response_format"] = {"type": "json_schema", "json_schema": enum_schema(allowed.texts, n)}
     t = time.perf_counter()
+    runnable: Any
     try:
         runnable = llm.bind(**opts)
     except (AttributeError, NotImplementedError, TypeError):

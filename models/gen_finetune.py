@@ -295,11 +295,11 @@ def finetune(domain: Any, cfg: GenTuneConfig, out_dir: Path, *, sequences: Seque
     after = eval_loss()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir / "adapter")
+    model.save_pretrained(str(out_dir / "adapter"))
     tok.save_pretrained(out_dir / "adapter")
     if cfg.merge:
         merged: Any = model.merge_and_unload()
-        merged.save_pretrained(out_dir / "merged")
+        merged.save_pretrained(str(out_dir / "merged"))
         tok.save_pretrained(out_dir / "merged")
     k = max(1, len(losses) // 10)
     report = {"base": base, "device": str(dev), "examples": len(train), "held_out": len(held),
