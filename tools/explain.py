@@ -287,3 +287,21 @@ def explain_result(bus: Bus) -> Explanation | None:
         if isinstance(row.get("explain"), dict):
             return Explanation.from_json(row["explain"])
     return None
+
+
+def why_plan(message: str, ctx: ToolContext, earlier_texts: Sequence[str], profile: dict[str, list[str]]
+             ) -> dict[str, Any] | None:
+    """A plan with one explain step when the message asks why an item was recommended, else None.
+
+    The user's liked items are the titles they named earlier in the conversation and their profile likes."""
+    target = why_target(message, ctx)
+    if target is None:
+        return None
+    from graph.hints import mentioned_titles
+
+    titles = ctx.domain.titles
+    liked = [titles[i] for text in earlier_texts for i in mentioned_titles(text, ctx.domain.resolver)]
+    liked += [x for x in profile.get("like", []) if not re.match(r"^[a-z_]\w*=", x)]
+    liked = [t for t in dict.fromkeys(liked) if t != titles[target]][:8]
+    return {"steps": [{"tool": "explain", "titles": [titles[target]], "liked": liked}], "reply": None, "like": [],
+            "dislike": [], "expect": [], "n": None, "chit_chat": None}

@@ -67,6 +67,14 @@ def make_plan(deps: AgentDeps) -> Any:
                                  "chit_chat": quick.chit_chat}, "plan_notes": ["small talk answered in code"],
                         "attempts": attempt}
         profile = state.get("profile") or {}
+        if not state.get("critiques"):  # "why did you recommend X?": the explain tool, planned in code
+            from tools.explain import why_plan
+
+            why = why_plan(message, deps.tools(), texts[:-1], profile)
+            if why is not None:
+                emit({"stage": "planned", "steps": ["explain"], "direct": False})
+                return {"plan": why, "plan_notes": ["a why-question: explained from computed facts (planned in code)"],
+                        "attempts": attempt}
         hints = conversation_hints(texts, deps.domain.schema, deps.domain.resolver)
         relax = sum(1 for c in state.get("critiques", []) if c.startswith(RELAX))
         if deps.code_plans and not state.get("critiques") and understood(message, hints, deps):

@@ -19,6 +19,8 @@ from models.catalog import LIST_SEP
 from models.llm import LLMError
 from prompts import load
 from tools.bus import Bus
+from tools.explain import explain_result, phrase
+from tools.knowledge import reply_knowledge
 
 STYLES = {"concise": ("Be brief: at most one short intro sentence, then one line per item: its exact title, a dash, "
                       "and at most 8 words on why it fits."),
@@ -61,6 +63,20 @@ def in_role(text: str) -> bool:
     return not leaks_prompt(text, load("plan_system"), load("reply_system"), load("critic_system"))
 
 
+def _evidence(deps: AgentDeps, s: TurnSettings, plan: dict[str, Any], state: State,
+              bus: Bus) -> tuple[str, dict[int, str]]:
+    """Knowledge facts about the shown items (tools/knowledge.py) as data lines, and the liked items they name."""
+    if not bus.mapped:
+        return "", {}
+    try:
+        kn = reply_knowledge(deps.tools(s.mode, s.seed), plan, state.get("profile") or {}, bus)
+    except Exception:  # noqa: BLE001 - evidence is optional: a reply never fails for want of it
+        return "", {}
+    titles = deps.domain.titles
+    lines = "\n".join(inert(line, 400) for line in kn.block({i: titles[i] for i in bus.mapped}).splitlines())
+    return lines, {h: titles[h] for h in kn.cited_items()}
+
+
 def _attr_columns(deps: AgentDeps) -> list[str]:
     """Attribute columns shown to the reply writer."""
     return [c.name for c in deps.domain.schema.columns if c.name not in ("title", "popularity")]
@@ -70,8 +86,9 @@ def make_respond(deps: AgentDeps) -> Any:
     word = deps.domain.config.item_word
 
     def _grounded_or_template(text: str, allowed: dict[int, str], rows: list[dict[str, Any]],
-                              intro: str) -> tuple[str, list[str]]:
-        g = check_reply(text, allowed, deps.domain.resolver)
+                              intro: str, cited: dict[int, str] | None = None) -> tuple[str, list[str]]:
+        g = check_reply(text, {**(cited or {}), **allowed}, deps.domain.resolver)  # evidence may name liked items
+        g.named = [i for i in g.named if i in allowed]
         if allowed and not g.named:
             reasons = [(r["title"], _short_reason(r)) for r in rows]
             return template_reply(reasons, intro), g.invented
@@ -109,6 +126,10 @@ def make_respond(deps: AgentDeps) -> Any:
         if not plan:
             return {"messages": [AIMessage(f"Sorry, I could not make a plan for that. Could you rephrase what {word} you want?")],
                     "items": []}
+        exp = explain_result(bus)
+        if exp is not None and not bus.mapped:  # a why-question: the LLM phrases the facts, code checks them
+            text, _info = phrase(deps.llm, deps.tools(s.mode, s.seed), exp)
+            return {"messages": [AIMessage(strip_controls(text))], "items": [], "llm_calls": calls + 1}
         rows = deps.domain.table.rows_for(bus.mapped, ["iid", "title", *_attr_columns(deps)]) if bus.mapped else []
         allowed = {i: deps.domain.titles[i] for i in bus.mapped}
         items = [{"iid": i, "title": deps.domain.titles[i]} for i in bus.mapped]
@@ -118,11 +139,13 @@ def make_respond(deps: AgentDeps) -> Any:
                     "Could you loosen one of the conditions?")
             return {"messages": [AIMessage(text)], "items": []}
         item_lines = "\n".join(f"{n}. {inert(str(r['title']), 200)} ({_describe(r)})" for n, r in enumerate(rows, 1))
+        evidence, cited = _evidence(deps, s, plan, state, bus)
         notes = [t["output"] for t in bus.track if t["tool"] == "plan-check" and t["output"].startswith("relaxed")]
         hist = history(state.get("messages", []), 2)
         prompt = (f"{('Conversation so far:' + chr(10) + hist + chr(10) + chr(10)) if hist else ''}"
                   f"User: {last_user_text(state.get('messages', []))}\n\n"
                   f"Items:\n{item_lines or '(none)'}\n\nFacts:\n{_facts(bus) or '(none)'}"
+                  + (f"\n\nEvidence:\n{evidence}" if evidence else "")
                   + (f"\n\nNote: {'; '.join(notes)}" if notes else "")
                   + (f"\n\nNow write the reply: recommend all {len(rows)} {word}s above in order, one numbered line "
                      f"each with its exact title and a short reason from its attributes. {STYLES[s.style]}" if rows else
@@ -137,7 +160,7 @@ def make_respond(deps: AgentDeps) -> Any:
             written = strip_controls(text_of(answer))
             if not in_role(written):  # the writer obeyed injected text: answer from the tool output only
                 written = ""
-            text, invented = _grounded_or_template(written, allowed, rows, intro)
+            text, invented = _grounded_or_template(written, allowed, rows, intro, cited)
         except LLMError as e:
             text, invented = template_reply([(r["title"], _short_reason(r)) for r in rows], intro), []
             text += f"\n(The language model did not answer: {e})"
