@@ -253,12 +253,16 @@ def run_explain(ctx: ToolContext, bus: Bus, args: ExplainArgs) -> str:
     return f"explained {ctx.domain.titles[ids[0]]} from {len(history)} liked item(s); cited: {cited}; {len(exp.facts)} facts"
 
 
+# Kept out of the LLM plan's tool enum (the plan prompt and schema stay as benchmarked, and a stray explain step in
+# a recommendation plan would put its facts among the reply's look-up rows): a why-question is recognised in code
+# (graph/nodes/plan.py -> why_plan) before any LLM call.
 register_tool(ToolSpec("explain", "explain", "say why an item was recommended, from the user's liked items and data",
-                       lambda s: ExplainArgs, run_explain))
+                       lambda s: ExplainArgs, run_explain, in_plan=False))
 
 
-WHY = re.compile(r"^\s*(?:but\s+|and\s+|so\s+)?why\s+(?:(?:did|do|would|have)\s+you\s+(?:recommend|suggest|pick|choose|"
-                 r"show|give)(?:ed)?(?:\s+me)?\s+|(?:is|was)\s+|recommend(?:ed)?\s+)?(?P<item>.+?)\s*\??\s*$", re.I)
+WHY = re.compile(r"^\s*(?:but\s+|and\s+|so\s+)?(?:why|what made you|how come)\s+(?:(?:did|do|would|have)\s+you\s+)?"
+                 r"(?:(?:recommend|suggest|pick|choose|chose|show|give)(?:ed)?(?:\s+me)?\s+|(?:is|was)\s+)?"
+                 r"(?P<item>.+?)\s*\??\s*$", re.I)
 
 
 def why_target(message: str, ctx: ToolContext, recent: Sequence[int] = ()) -> int | None:

@@ -78,5 +78,6 @@ def test_why_questions_find_their_item(ctx: ToolContext) -> None:
     toy = _iid(ctx, "Toy Story (1995)")
     assert why_target("Why did you recommend Toy Story?", ctx) == toy
     assert why_target("why toy story", ctx) == toy
+    assert why_target("What made you pick Toy Story?", ctx) == toy
     assert why_target("why is the sky blue?", ctx) is None
     assert why_target("recommend me a comedy", ctx) is None
