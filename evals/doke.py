@@ -88,6 +88,9 @@ class RankerSystem(System):
 class DokeSuite:
     name = "doke"
 
+    def finish(self, root: Any, cases: list[EvalCase], results: dict[str, Any]) -> None:
+        _finish_doke(root, cases, results)
+
     def default_systems(self, llm: str) -> list[str]:
         return list(DOKE_SYSTEMS)
 
@@ -133,3 +136,40 @@ class DokeSuite:
         if any("prompt_tokens" in r for r in records):
             out["prompt_tokens"] = round(M.mean(r.get("prompt_tokens", 0) for r in records), 1)
         return out
+
+
+def paired(a: list[float], b: list[float], seed: int = 0, draws: int = 2000) -> dict[str, Any]:
+    """Mean of b - a over the same cases with a 95% bootstrap interval, and b's wins/ties/losses."""
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    if not len(d):
+        return {"cases": 0}
+    rng = np.random.default_rng(seed)
+    boot = d[rng.integers(0, len(d), size=(draws, len(d)))].mean(axis=1)
+    return {"cases": len(d), "mean_diff": round(float(d.mean()), 4),
+            "ci95": [round(float(np.percentile(boot, 2.5)), 4), round(float(np.percentile(boot, 97.5)), 4)],
+            "wins": int((d > 0).sum()), "ties": int((d == 0).sum()), "losses": int((d < 0).sum())}
+
+
+def _finish_doke(root: Any, cases: list[EvalCase], results: dict[str, Any]) -> None:
+    """Paired effect of knowledge: llm-rank-doke minus llm-rank on the cases both finished."""
+    from pathlib import Path
+
+    from evals.runner import RunDir
+
+    run = RunDir(Path(root))
+    pairs = [(run.load("llm-rank", c.case_id), run.load("llm-rank-doke", c.case_id)) for c in cases]
+    pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+    if not pairs:
+        return
+    out = {}
+    for key, fn in (("N@20", lambda r: M.ndcg_at(r["ranking"], {r["target"]}, 20)),
+                    ("Hit@5", lambda r: M.hit_at(r["ranking"], {r["target"]}, 5))):
+        out[key] = paired([fn(a) for a, _ in pairs], [fn(b) for _, b in pairs])
+    results["paired_knowledge_effect"] = out
+    n = out["N@20"]
+    h = out["Hit@5"]
+    results.setdefault("notes", []).append(
+        f"Knowledge effect (llm-rank-doke minus llm-rank, same {n['cases']} cases): N@20 {n['mean_diff']:+.3f} "
+        f"(95% bootstrap CI {n['ci95'][0]:+.3f}..{n['ci95'][1]:+.3f}; better on {n['wins']}, equal on {n['ties']}, "
+        f"worse on {n['losses']}); Hit@5 {h['mean_diff']:+.3f} (CI {h['ci95'][0]:+.3f}..{h['ci95'][1]:+.3f}).")
+

@@ -107,6 +107,9 @@ class Explainer(System):
 class FaithfulnessSuite:
     name = "explain"
 
+    def finish(self, root: Any, cases: list[EvalCase], results: dict[str, Any]) -> None:
+        _finish_explain(root, cases, results)
+
     def default_systems(self, llm: str) -> list[str]:
         return list(EXPLAINERS) + (["explain-llm"] if llm != "scripted" else [])
 
@@ -150,3 +153,12 @@ class FaithfulnessSuite:
         if phrased:
             out["llm_kept"] = round(M.mean(1.0 if r["phrasing"]["used"] == "llm" else 0.0 for r in phrased), 4)
         return out
+
+
+def _finish_explain(root: Any, cases: list[EvalCase], results: dict[str, Any]) -> None:
+    results.setdefault("notes", []).append(
+        f"Contribution method of the explain tool: {METHOD}. The deletion test scores with the same SASRec, so "
+        "for k = 1 the explain tool's citation holds by construction (its cited item has the largest single "
+        "drop); attribute and co-liked citations are the model-independent comparison. Random: mean drop over "
+        f"up to {RANDOM_DRAWS} random k-subsets of the same history.")
+

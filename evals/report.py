@@ -70,6 +70,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {pair.replace('|', ' vs ')} | {p['cases']} | {_fmt(p['informativeness'])} | "
                          f"{_fmt(p['persuasiveness'])} | {_fmt(p['helpfulness'])} | {_fmt(p['order_consistency'])} | "
                          f"{p['invalid_judgements']} |")
+    if results.get("notes"):
+        lines += ["", *results["notes"]]
     lines += ["", "Timings (s): " + ", ".join(
         f"{n} {t['run_s']}" + (f" ({t['new_cases']} new)" if "new_cases" in t else "")
         for n, t in results["timings"].items() if isinstance(t, dict)) + f"; total {results['timings'].get('total_s')}"]

@@ -242,6 +242,8 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
                                         "case_s_mean": round(sum(_case_seconds(r) for r in records) / max(len(records), 1), 4)}
     results["timings"]["total_s"] = round(time.perf_counter() - t0, 2)
     _merge_earlier(run, results)
+    if hasattr(SUITES.get(spec.suite), "finish"):  # suite-level notes over all systems (doke: paired differences)
+        SUITES[spec.suite].finish(run.root, cases, results)
     _write_json(run.root / "results.json", results)
     from evals.report import write_report
 
