@@ -32,7 +32,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 Backend = Literal["grammar", "enum", "free"]
 MAX_ENUM = 250  # OpenAI: more than 250 enum values must stay under 15,000 characters in all; keep it simple
 MAX_GRAMMAR_TITLES = 50_000  # beyond this the request body and grammar parse get slow: shortlist instead
-_ARTICLE = re.compile(r"^(.*?),\s*(The|A|An|Les|Le|La|L'|Il|Das|Der|Die|El)(\s*\(\d{4}\))?\s*$")
+_ARTICLE = re.compile(r"^(.*?),\s*(The|A|An|Les|Le|La|L'|Il|Das|Der|Die|El)((?:\s*\([^()]*\))*)\s*$")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•])\s*(.+?)\s*$")
 
 GEN_SYSTEM = ("You recommend {items}. Given the {items} a user liked, name {items} they will like next. "
@@ -40,7 +40,8 @@ GEN_SYSTEM = ("You recommend {items}. Given the {items} a user liked, name {item
 
 
 def display_title(title: str) -> str:
-    """How people write a catalog title: "Matrix, The (1999)" -> "The Matrix (1999)"."""
+    """How people write a catalog title: "Matrix, The (1999)" -> "The Matrix (1999)"; alternative titles in
+    parentheses stay after the name ("Good, the Bad and the Ugly, The (Buono, ...) (1966)")."""
     m = _ARTICLE.match(title)
     if not m:
         return title.strip()

@@ -75,6 +75,8 @@ def test_display_title_moves_articles() -> None:
     assert display_title("Matrix, The (1999)") == "The Matrix (1999)"
     assert display_title("Heat (1995)") == "Heat (1995)"
     assert display_title("Dîner de cons, Le (1998)") == "Le Dîner de cons (1998)"
+    assert (display_title("Good, the Bad and the Ugly, The (Buono, il brutto, il cattivo, Il) (1966)")
+            == "The Good, the Bad and the Ugly (Buono, il brutto, il cattivo, Il) (1966)")
 
 
 def test_trie_grammar_language_is_exactly_the_titles() -> None:
