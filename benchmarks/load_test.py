@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langchain_core.language_models import BaseChatModel  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
+
+from benchmarks.stub_server import pcts, start_uvicorn, stub_app  # noqa: E402
 
 MARK = re.compile(r"\[ref (c\d{3,})\]")
 RANK = {"tool": "rank", "by": "popularity", "prefer": [], "avoid": []}
@@ -84,20 +85,7 @@ class StubLLM(BaseChatModel):
 
 def load_app() -> Any:
     """The app under test (uvicorn --factory target), configured by LOAD_* variables."""
-    from graph.agent import Agent, make_deps
-    from graph.builder import build_graph
-    from models.domain import load_domain
-    from serving.app import create_app
-    from serving.settings import Settings
-
-    domain = load_domain(os.environ.get("LOAD_DOMAIN", "data/movielens"), build=True)
-    mem = Path(os.environ["LOAD_MEMORY"])
-    deps = make_deps(domain, StubLLM(latency_s=float(os.environ.get("LOAD_LLM_MS", "0")) / 1000), memory_path=mem,
-                     use_models=False)
-    keys = {f"load-key-{i}": f"user{i}" for i in range(int(os.environ.get("LOAD_USERS", "100")))}
-    settings = Settings(domain=str(domain.config.root), checkpoint_url=f"sqlite:///{mem / 'threads.sqlite'}",
-                        memory_dir=mem, api_keys=keys, langserve=False)
-    return create_app(settings, lambda cp: Agent(deps, build_graph(deps, cp)))
+    return stub_app(StubLLM(latency_s=float(os.environ.get("LOAD_LLM_MS", "0")) / 1000), "LOAD", 100)
 
 
 def pick_titles(domain_path: str, n: int) -> list[str]:
@@ -163,14 +151,6 @@ async def _verify(client: Any, conversations: int, turns: int, titles: list[str]
     return {"threads_with_foreign_or_missing_messages": bad_history, "profiles_not_exactly_own": bad_profile}
 
 
-def _pcts(xs: list[float]) -> dict[str, float]:
-    if not xs:
-        return {}
-    xs = sorted(xs)
-    q = statistics.quantiles(xs, n=100, method="inclusive") if len(xs) > 1 else [xs[0]] * 99
-    return {"p50": round(1000 * q[49], 1), "p95": round(1000 * q[94], 1), "max": round(1000 * xs[-1], 1)}
-
-
 class RssSampler(threading.Thread):
     """Peak resident memory of the server process (and its children), sampled every 100 ms."""
 
@@ -192,29 +172,7 @@ class RssSampler(threading.Thread):
 
 
 def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks.load_test:load_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-                             "--timeout-keep-alive", "30"],
-                            cwd=Path(__file__).resolve().parents[1], env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the load-test server exited")
-        try:
-            if httpx.get(url + "/health", timeout=2).json().get("status") == "ok":
-                return proc, url
-        except (httpx.HTTPError, ValueError):
-            time.sleep(0.3)
-    proc.terminate()
-    raise SystemExit("the load-test server did not start")
+    return start_uvicorn("benchmarks.load_test:load_app", env, ("--timeout-keep-alive", "30"))
 
 
 async def _run(url: str, args: argparse.Namespace, titles: list[str]) -> dict[str, Any]:
@@ -240,7 +198,7 @@ async def _run(url: str, args: argparse.Namespace, titles: list[str]) -> dict[st
             "status_5xx": sum(1 for r in out if (r["status"] or 0) >= 500),
             "errors": expected - sum(r["ok"] for r in out), "crosstalk_replies": sum(r["crosstalk"] for r in out),
             "replies_with_marker": sum(bool(r.get("marked")) for r in out), "within_deadline": not pending,
-            "wall_s": round(wall, 2), "turns_per_s": round(len(out) / wall, 1), "latency_ms": _pcts(lat), **checks,
+            "wall_s": round(wall, 2), "turns_per_s": round(len(out) / wall, 1), "latency_ms": pcts(lat), **checks,
             "error_samples": [r["error"] for r in out if r.get("error")][:5]}
 
 

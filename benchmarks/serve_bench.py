@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langchain_core.language_models import BaseChatModel  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
+
+from benchmarks.stub_server import pcts, start_uvicorn, stub_app  # noqa: E402
 
 RANK = {"tool": "rank", "by": "popularity", "prefer": [], "avoid": []}
 # (user message, plan the stub returns); conditions carry over between turns, as in real use.
@@ -81,20 +82,7 @@ class StubLLM(BaseChatModel):
 
 def bench_app() -> Any:
     """The app under test (uvicorn --factory target); configured by BENCH_* variables."""
-    from graph.agent import Agent, make_deps
-    from graph.builder import build_graph
-    from models.domain import load_domain
-    from serving.app import create_app
-    from serving.settings import Settings
-
-    domain = load_domain(os.environ.get("BENCH_DOMAIN", "data/movielens"), build=True)
-    mem = Path(os.environ["BENCH_MEMORY"])
-    deps = make_deps(domain, StubLLM(latency_s=float(os.environ.get("BENCH_LLM_MS", "0")) / 1000), memory_path=mem,
-                     use_models=False)
-    keys = {f"bench-key-{i}": f"user{i}" for i in range(int(os.environ.get("BENCH_USERS", "50")))}
-    settings = Settings(domain=str(domain.config.root), checkpoint_url=f"sqlite:///{mem / 'threads.sqlite'}",
-                        memory_dir=mem, api_keys=keys, langserve=False)
-    app = create_app(settings, lambda cp: Agent(deps, build_graph(deps, cp)))
+    app = stub_app(StubLLM(latency_s=float(os.environ.get("BENCH_LLM_MS", "0")) / 1000), "BENCH", 50)
 
     @app.get("/bench/stats", include_in_schema=False)
     async def stats() -> dict[str, Any]:  # LLM time per thread and server CPU, for the client
@@ -154,17 +142,10 @@ async def _phase(client: Any, conversations: int, turns: int, concurrent: bool, 
     lat = sorted(r["latency"] for r in out if r["ok"])
     return {"turns": len(out), "errors": sum(not r["ok"] for r in out), "wall_s": round(wall, 2),
             "requests_per_s": round(len(out) / wall, 1),
-            "latency_ms": _pcts(lat), "ttfb_ms": _pcts(sorted(r["ttfb"] for r in out if r["ok"])),
-            "overhead_ms": _pcts(sorted(overheads)),
-            "overhead_ms_by_turn": {text: _pcts(sorted(v)) for text, v in by_turn.items()},
+            "latency_ms": pcts(lat), "ttfb_ms": pcts(sorted(r["ttfb"] for r in out if r["ok"])),
+            "overhead_ms": pcts(sorted(overheads)),
+            "overhead_ms_by_turn": {text: pcts(sorted(v)) for text, v in by_turn.items()},
             "server_cpu_ms_per_turn": round(1000 * (after["cpu_s"] - before["cpu_s"]) / max(1, len(out)), 1)}
-
-
-def _pcts(xs: list[float]) -> dict[str, float]:
-    if not xs:
-        return {}
-    q = statistics.quantiles(xs, n=100, method="inclusive") if len(xs) > 1 else [xs[0]] * 99
-    return {"p50": round(1000 * q[49], 1), "p95": round(1000 * q[94], 1), "max": round(1000 * xs[-1], 1)}
 
 
 async def _run(base_url: str | None, app: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -189,28 +170,7 @@ async def _run(base_url: str | None, app: Any, args: argparse.Namespace) -> dict
 
 
 def _start_uvicorn(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "benchmarks.serve_bench:bench_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            cwd=Path(__file__).resolve().parents[1], env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the benchmark server exited")
-        try:
-            if httpx.get(url + "/health", timeout=2).json().get("status") == "ok":
-                return proc, url
-        except (httpx.HTTPError, ValueError):
-            time.sleep(0.3)
-    proc.terminate()
-    raise SystemExit("the benchmark server did not start")
+    return start_uvicorn("benchmarks.serve_bench:bench_app", env)
 
 
 def main() -> None:
