@@ -174,6 +174,16 @@ class Validated:
     dropped: list[str] = field(default_factory=list)  # lines naming nothing allowed
     duplicates: int = 0
 
+    def add(self, line: str, iid: int | None) -> None:
+        """Record one generated line: an allowed item, a repeat, or a line naming nothing allowed."""
+        self.raw.append(iid)
+        if iid is None:
+            self.dropped.append(line)
+        elif iid in self.items:
+            self.duplicates += 1
+        else:
+            self.items.append(iid)
+
 
 def validate(lines: Sequence[str], allowed: AllowedTitles, resolver: Any = None, min_conf: float = 0.9) -> Validated:
     """Map generated lines to allowed items: exact display string, else a confident fuzzy match that is
@@ -185,13 +195,7 @@ def validate(lines: Sequence[str], allowed: AllowedTitles, resolver: Any = None,
         if iid is None and resolver is not None:
             m = resolver.best(line, min_conf)
             iid = m.iid if m is not None and m.iid in allowed_ids else None
-        out.raw.append(iid)
-        if iid is None:
-            out.dropped.append(line)
-        elif iid in out.items:
-            out.duplicates += 1
-        else:
-            out.items.append(iid)
+        out.add(line, iid)
     return out
 
 
@@ -302,14 +306,7 @@ def validate_free(lines: Sequence[str], domain: Any, min_conf: float = 0.85) -> 
     out = Validated([], [])
     for line in lines:
         m = domain.resolver.best(line, min_conf)
-        iid = m.iid if m is not None else None
-        out.raw.append(iid)
-        if iid is None:
-            out.dropped.append(line)
-        elif iid in out.items:
-            out.duplicates += 1
-        else:
-            out.items.append(iid)
+        out.add(line, m.iid if m is not None else None)
     return out
 
 
