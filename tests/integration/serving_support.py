@@ -4,7 +4,10 @@ an in-process client that runs the app's lifespan, and an SSE parser."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -135,3 +138,26 @@ class ServerThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+def chroma_cli() -> str | None:
+    """The `chroma` command of this virtualenv (from the chromadb wheel), else one on PATH."""
+    local = Path(sys.executable).parent / "chroma"
+    return str(local) if local.exists() else shutil.which("chroma")
+
+
+def start_chroma(cli: str, path: Path, port: int) -> subprocess.Popen[bytes]:
+    """`chroma run` on 127.0.0.1:port, returned once its heartbeat answers (the test fails after 60 s)."""
+    proc = subprocess.Popen([cli, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("chroma run did not start")
+        time.sleep(0.2)

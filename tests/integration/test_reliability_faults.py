@@ -5,13 +5,11 @@ history. The SIGKILL test is in test_reliability_kill.py."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
@@ -23,11 +21,12 @@ from models.llm import LLMSettings, get_chat_model
 from tests.integration.fake_openai import FakeOpenAI, fake_openai
 from tests.integration.serving_support import (
     anyio_backend,  # noqa: F401 - fixture
+    chroma_cli,
     client_for,
     free_port,
     fresh_sse,  # noqa: F401 - fixture
+    start_chroma,
 )
-from tests.integration.test_serving_chroma import _chroma_cli
 
 FAULTS = ["down", "slow", "garbage", "html", "http500", "empty"]
 EXPECT = {  # what the user is told (words in the reply)
@@ -114,24 +113,13 @@ async def test_llm_faults_through_the_api_are_never_5xx(ml_domain_indexed, llm_s
 
 @pytest.fixture
 def chroma_proc(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    cli = _chroma_cli()
+    cli = chroma_cli()
     if cli is None:
         pytest.skip("the `chroma` command (from the chromadb wheel) is not installed")
     state: dict[str, Any] = {"port": free_port(), "path": tmp_path / "chroma-data", "proc": None}
 
     def start() -> None:
-        state["proc"] = subprocess.Popen([cli, "run", "--path", str(state["path"]), "--host", "127.0.0.1",
-                                          "--port", str(state["port"])], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{state['port']}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if state["proc"].poll() is not None or time.monotonic() > deadline:
-                pytest.fail("chroma run did not start")
-            time.sleep(0.2)
+        state["proc"] = start_chroma(str(cli), state["path"], state["port"])
 
     def kill() -> None:
         state["proc"].kill()

@@ -3,14 +3,9 @@ workers would, share one user's profile, and users stay apart."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from memory.profile import COLLECTION, ProfileStore
@@ -19,42 +14,28 @@ from tests.integration.serving_support import (
     COMEDY_PLAN,
     StreamingScriptedLLM,
     anyio_backend,  # noqa: F401 - fixture
+    chroma_cli,
     client_for,
     free_port,
     fresh_sse,  # noqa: F401 - fixture
     make_app,
     shared_deps,
+    start_chroma,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fresh_sse")]
 KEYS = {"ka": "ann", "kb": "ben"}
 
 
-def _chroma_cli() -> str | None:
-    local = Path(sys.executable).parent / "chroma"
-    return str(local) if local.exists() else shutil.which("chroma")
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    cli = _chroma_cli()
+    cli = chroma_cli()
     if cli is None:
         pytest.skip("the `chroma` command (from the chromadb wheel) is not installed")
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([cli, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = start_chroma(cli, data, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("chroma run did not start")
-            time.sleep(0.2)
         yield "127.0.0.1", port
     finally:
         proc.terminate()
