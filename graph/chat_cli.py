@@ -113,6 +113,9 @@ def run_chat(args: argparse.Namespace) -> int:
         elif cmd == "/style" and arg in ("concise", "detailed"):
             settings["reply_style"] = arg
             print(f"(style: {arg})")
+        elif cmd == "/rank" and arg in ("tools", "doke", "gen"):
+            settings.pop("rank", None) if arg == "tools" else settings.update(rank=arg)
+            print(f"(rank: {arg})")
         elif cmd == "/user" and arg.strip():
             user = arg.strip()
             thread = last_thread(user)

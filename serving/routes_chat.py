@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from graph.agent import check_message
 from graph.nodes.common import text_of
 from serving.auth import Caller, Identity, check_name, new_thread_id
-from serving.runtime import Mode, Style, runtime_of
+from serving.runtime import Mode, Rank, Style, runtime_of
 from serving.stream import run_turn, sse, turn_events
 
 router = APIRouter(tags=["chat"])
@@ -26,6 +26,8 @@ class ChatRequest(BaseModel):
     thread_id: str | None = Field(None, description="your conversation id; a new one is made when missing")
     mode: Mode = "accuracy"
     reply_style: Style = "concise"
+    rank: Rank = Field("tools", description="final order: the ranking tools, or an LLM re-rank of their top "
+                                            "items with DOKE knowledge (doke) or catalog-constrained generation (gen)")
 
 
 class Card(BaseModel):
@@ -49,7 +51,7 @@ def _prepare(req: ChatRequest, request: Request, ident: Identity) -> tuple[Any, 
     rt = runtime_of(request)
     text = check_message(req.message)  # InputError -> 400 before any state is touched
     thread = check_name(req.thread_id, "thread id") if req.thread_id else new_thread_id()
-    return rt, rt.run_config(ident, thread, req.mode, req.reply_style), thread, text
+    return rt, rt.run_config(ident, thread, req.mode, req.reply_style, req.rank), thread, text
 
 
 @router.post("/chat", response_model=ChatReply, summary="One turn, answered when it is finished")

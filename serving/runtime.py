@@ -17,6 +17,7 @@ from serving.settings import Settings
 
 Mode = Literal["accuracy", "diversity"]
 Style = Literal["concise", "detailed"]
+Rank = Literal["tools", "doke", "gen"]
 
 
 @dataclass
@@ -31,13 +32,14 @@ class Runtime:
         return str(self.agent.deps.domain.name)
 
     def run_config(self, ident: Identity, thread_id: str, mode: str = "accuracy",
-                   reply_style: str = "concise") -> dict[str, Any]:
+                   reply_style: str = "concise", rank: str = "tools") -> dict[str, Any]:
         internal = ident.thread(thread_id)
         mode = mode if mode in ("accuracy", "diversity") else "accuracy"
         reply_style = reply_style if reply_style in ("concise", "detailed") else "concise"
-        cfg = self.agent.config(internal, ident.user_id, mode=mode, reply_style=reply_style)
+        extra = {"rank": rank} if rank in ("doke", "gen") else {}  # an LLM re-rank of the tools' top items
+        cfg = self.agent.config(internal, ident.user_id, mode=mode, reply_style=reply_style, **extra)
         cfg["metadata"] = {"user_id": ident.user_id, "thread_id": internal, "domain": self.domain_name,
-                           "mode": mode, "reply_style": reply_style}
+                           "mode": mode, "reply_style": reply_style, **extra}
         cfg["tags"] = ["interec", f"domain:{self.domain_name}", f"user:{ident.user_id}"]
         if self.callbacks:
             cfg["callbacks"] = list(self.callbacks)

@@ -57,6 +57,29 @@ def gen_rank_bus(deps: AgentDeps, state: State, bus: Bus) -> tuple[Bus, int]:
     return bus, r.calls
 
 
+DOKE_POOL = 20  # candidates the LLM re-ranks with knowledge (the doke suite measures this size)
+
+
+def doke_rank_bus(deps: AgentDeps, state: State, bus: Bus) -> tuple[Bus, int]:
+    """`rank="doke"` (a turn setting): the LLM re-orders the top bus candidates, its prompt carrying the DOKE
+    knowledge selected for this user (tools/knowledge.py); it only orders items the tools found."""
+    from tools.knowledge import llm_rerank, select_knowledge, wants_from_turn
+
+    ctx = deps.tools("accuracy", 0)
+    cands = [i for i in (bus.candidates if bus.candidates is not None else bus.mapped) if i not in bus.seeds]
+    unseen = [i for i in cands if i not in set(bus.shown)]
+    pool = (unseen + [i for i in cands if i not in unseen])[:DOKE_POOL]
+    wants = wants_from_turn(ctx, state.get("plan") or {}, state.get("profile") or {}, bus)
+    knowledge = select_knowledge(ctx, wants, pool)
+    ranked, info = llm_rerank(deps.llm, ctx, wants.history, pool, knowledge, top=len(bus.mapped))
+    n = len(bus.mapped)
+    if ranked:
+        bus.mapped = (ranked + [i for i in bus.mapped if i not in ranked] + [i for i in pool if i not in ranked])[:n]
+    note = info["error"] or f"LLM ordered {len(ranked)} of {len(pool)} with {len(knowledge.facts)} knowledge facts"
+    bus.record("doke-rank", {"pool": len(pool)}, f"kept the tools' order: {note}" if not ranked else note)
+    return bus, 1
+
+
 def make_execute(deps: AgentDeps) -> Any:
     def execute(state: State, config: RunnableConfig) -> dict[str, Any]:
         s = TurnSettings.from_config(config)
@@ -65,8 +88,9 @@ def make_execute(deps: AgentDeps) -> Any:
         for note in state.get("plan_notes", []):
             bus.track.insert(0, {"tool": "plan-check", "input": {}, "output": note, "error": False, "visible": False})
         emit({"stage": "executed", "items": len(bus.mapped), "errors": len(bus.errors())})
-        if (config.get("configurable") or {}).get("rank") == "gen" and bus.mapped:  # opt-in: LLM re-ranks the top
-            bus, calls = gen_rank_bus(deps, state, bus)
+        rerank = (config.get("configurable") or {}).get("rank")
+        if rerank in ("gen", "doke") and bus.mapped:  # opt-in: the LLM re-ranks the tools' top candidates
+            bus, calls = (gen_rank_bus if rerank == "gen" else doke_rank_bus)(deps, state, bus)
             return {"bus": bus.to_dict(), "llm_calls": state.get("llm_calls", 0) + calls}
         return {"bus": bus.to_dict()}
 

@@ -181,3 +181,15 @@ async def test_bad_input_and_body_limits(deps: AgentDeps) -> None:
         assert r.status_code == 413
         r = await c.post("/agent/invoke", content=json.dumps(human("q" * 30_000)), headers={"X-Thread-Id": "t"})
         assert r.status_code == 413
+
+
+async def test_chat_rank_setting_reaches_the_agent(deps: AgentDeps) -> None:
+    llm = StreamingScriptedLLM(plans=[COMEDY_PLAN, COMEDY_PLAN], replies=['{"ranking": [2, 1]}'])
+    app = make_app(deps, llm)
+    async with client_for(app) as c:
+        r = await c.post("/chat", json={"message": "a comedy please", "thread_id": "r1", "rank": "fancy"})
+        assert r.status_code == 422  # only tools | doke | gen
+        doke = (await c.post("/chat", json={"message": "a comedy please", "thread_id": "r3", "rank": "doke"})).json()
+        plain = (await c.post("/chat", json={"message": "a comedy please", "thread_id": "r2"})).json()
+    assert doke["llm_calls"] == plain["llm_calls"] + 1  # the re-rank call
+    assert [x["iid"] for x in doke["items"]][:2] == [x["iid"] for x in plain["items"]][1::-1]

@@ -45,3 +45,21 @@ def test_without_the_setting_no_generation_call(ml_domain, tmp_path: Path) -> No
     llm = ScriptedLLM(plans=[PLAN])
     st = make(ml_domain, tmp_path, llm).ask("some animated movies", "t2", "u2")
     assert st["llm_calls"] == 2 and llm.count("reply") == 1
+
+
+def test_doke_rank_orders_the_top_candidates_with_knowledge(ml_domain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = make(ml_domain, tmp_path / "c", ScriptedLLM(plans=[PLAN]))
+    st0 = base.ask("some animated movies", "t3", "u3")
+    before, pool = [it["iid"] for it in st0["items"]], st0["bus"]["candidates"][:20]
+    llm = ScriptedLLM(plans=[PLAN], replies=['{"ranking": [7, 3, 3, 1]}'])  # a repeat, and one short
+    st = make(ml_domain, tmp_path / "d", llm).ask("some animated movies", "t4", "u4", rank="doke")
+    after = [it["iid"] for it in st["items"]]
+    assert after[:3] == [pool[6], pool[2], pool[0]] and len(after) == 5
+    assert set(after) <= set(pool)  # only what the tools found
+    assert "knowledge facts" in next(x for x in st["bus"]["track"] if x["tool"] == "doke-rank")["output"]
+    assert st["llm_calls"] == 3  # plan, ranking, reply
+    # an unusable ranking (a number outside the list) keeps the tools' order, and says so
+    llm = ScriptedLLM(plans=[PLAN], replies=['{"ranking": [99]}'])
+    st = make(ml_domain, tmp_path / "e", llm).ask("some animated movies", "t5", "u5", rank="doke")
+    assert [it["iid"] for it in st["items"]] == before
+    assert "kept the tools' order" in next(x for x in st["bus"]["track"] if x["tool"] == "doke-rank")["output"]
