@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from graph.agent import Agent, InputError, make_agent
+from graph.nodes.common import RANKS
 from graph.session import stream_turn
 from memory.paths import memory_dir
 
@@ -113,7 +114,7 @@ def run_chat(args: argparse.Namespace) -> int:
         elif cmd == "/style" and arg in ("concise", "detailed"):
             settings["reply_style"] = arg
             print(f"(style: {arg})")
-        elif cmd == "/rank" and arg in ("tools", "doke", "gen"):
+        elif cmd == "/rank" and arg in RANKS:
             settings.pop("rank", None) if arg == "tools" else settings.update(rank=arg)
             print(f"(rank: {arg})")
         elif cmd == "/user" and arg.strip():

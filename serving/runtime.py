@@ -12,6 +12,7 @@ from typing import Any, Literal
 from fastapi import HTTPException, Request
 
 from graph.agent import Agent
+from graph.nodes.common import RANKS
 from serving.auth import Identity
 from serving.settings import Settings
 
@@ -36,7 +37,7 @@ class Runtime:
         internal = ident.thread(thread_id)
         mode = mode if mode in ("accuracy", "diversity") else "accuracy"
         reply_style = reply_style if reply_style in ("concise", "detailed") else "concise"
-        extra = {"rank": rank} if rank in ("doke", "gen") else {}  # an LLM re-rank of the tools' top items
+        extra = {"rank": rank} if rank in RANKS and rank != "tools" else {}  # an LLM re-rank of the tools' top items
         cfg = self.agent.config(internal, ident.user_id, mode=mode, reply_style=reply_style, **extra)
         cfg["metadata"] = {"user_id": ident.user_id, "thread_id": internal, "domain": self.domain_name,
                            "mode": mode, "reply_style": reply_style, **extra}

@@ -67,12 +67,12 @@ def doke_rank_bus(deps: AgentDeps, state: State, bus: Bus) -> tuple[Bus, int]:
 
     ctx = deps.tools("accuracy", 0)
     cands = [i for i in (bus.candidates if bus.candidates is not None else bus.mapped) if i not in bus.seeds]
-    unseen = [i for i in cands if i not in set(bus.shown)]
-    pool = (unseen + [i for i in cands if i not in unseen])[:DOKE_POOL]
+    shown = set(bus.shown)
+    pool = sorted(cands, key=lambda i: i in shown)[:DOKE_POOL]  # stable: unseen first, each in the tools' order
     wants = wants_from_turn(ctx, state.get("plan") or {}, state.get("profile") or {}, bus)
     knowledge = select_knowledge(ctx, wants, pool)
-    ranked, info = llm_rerank(deps.llm, ctx, wants.history, pool, knowledge, top=len(bus.mapped))
     n = len(bus.mapped)
+    ranked, info = llm_rerank(deps.llm, ctx, wants.history, pool, knowledge, top=n)
     if ranked:
         bus.mapped = (ranked + [i for i in bus.mapped if i not in ranked] + [i for i in pool if i not in ranked])[:n]
     note = info["error"] or f"LLM ordered {len(ranked)} of {len(pool)} with {len(knowledge.facts)} knowledge facts"
@@ -88,9 +88,8 @@ def make_execute(deps: AgentDeps) -> Any:
         for note in state.get("plan_notes", []):
             bus.track.insert(0, {"tool": "plan-check", "input": {}, "output": note, "error": False, "visible": False})
         emit({"stage": "executed", "items": len(bus.mapped), "errors": len(bus.errors())})
-        rerank = (config.get("configurable") or {}).get("rank")
-        if rerank in ("gen", "doke") and bus.mapped:  # opt-in: the LLM re-ranks the tools' top candidates
-            bus, calls = (gen_rank_bus if rerank == "gen" else doke_rank_bus)(deps, state, bus)
+        if s.rank != "tools" and bus.mapped:  # opt-in: the LLM re-ranks the tools' top candidates
+            bus, calls = (gen_rank_bus if s.rank == "gen" else doke_rank_bus)(deps, state, bus)
             return {"bus": bus.to_dict(), "llm_calls": state.get("llm_calls", 0) + calls}
         return {"bus": bus.to_dict()}
 
