@@ -36,7 +36,7 @@ from rapidfuzz import fuzz, process
 
 from evals.cases import EvalCase
 from evals.llmcall import bound
-from graph.hints import FRESH_START, read_hints, year_column
+from graph.hints import FRESH_START, merge_conditions, read_hints, year_column
 from models.catalog import LIST_SEP
 from models.domain import Domain
 from models.resolver import normalise
@@ -251,26 +251,10 @@ def conversation_conditions(texts: Sequence[str], domain: Domain) -> Conditions:
         h = read_hints(text, domain.schema, domain.resolver)
         if FRESH_START.search(text):
             c = Conditions()
-        for p in h.include:
-            if p in c.exclude:
-                c.exclude.remove(p)
-            if p not in c.include:
-                c.include.append(p)
-                c.order.append(f"+{p[0]}={p[1]}")
-        for p in h.exclude:
-            if p in c.include:
-                c.include.remove(p)
-            if p not in c.exclude:
-                c.exclude.append(p)
-                c.order.append(f"-{p[0]}={p[1]}")
-        if h.year_min is not None or h.year_max is not None:
-            lo = max(x for x in (c.year_min, h.year_min, -10**9) if x is not None)
-            hi = min(x for x in (c.year_max, h.year_max, 10**9) if x is not None)
-            if lo > hi:  # no overlap: the newer statement wins
-                lo, hi = h.year_min if h.year_min is not None else -10**9, h.year_max if h.year_max is not None else 10**9
-            c.year_min = lo if lo > -10**9 else None
-            c.year_max = hi if hi < 10**9 else None
-            c.order = [o for o in c.order if o != "year"] + ["year"]
+        for label in merge_conditions(c, h):
+            if label == "year":  # the latest year statement is the first to relax
+                c.order = [o for o in c.order if o != "year"]
+            c.order.append(label)
     return c
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from models.item_table import TableSchema
 from models.resolver import TitleResolver, normalise
@@ -273,17 +274,42 @@ FRESH_START = re.compile(r"\b(something (?:completely |totally )?(?:different|el
                          r"new request|start over|another (?:kind|type))\b", re.I)
 
 
-def _narrow_years(acc: Hints, h: Hints) -> None:
-    """A later year statement narrows the earlier range ("the 90s" then "1993"); a disjoint one replaces it."""
-    if h.year_min is None and h.year_max is None:
-        return
-    lo = max(x for x in (acc.year_min, h.year_min, -10**9) if x is not None)
-    hi = min(x for x in (acc.year_max, h.year_max, 10**9) if x is not None)
-    if lo > hi:
-        lo = h.year_min if h.year_min is not None else -10**9
-        hi = h.year_max if h.year_max is not None else 10**9
-    acc.year_min = lo if lo > -10**9 else None
-    acc.year_max = hi if hi < 10**9 else None
+class Said(Protocol):
+    """What merge_conditions accumulates into: Hints, or the keyword baseline's Conditions."""
+
+    include: list[tuple[str, str]]
+    exclude: list[tuple[str, str]]
+    year_min: int | None
+    year_max: int | None
+
+
+def merge_conditions(acc: Said, h: Hints) -> list[str]:
+    """Fold one message's conditions into what was said before: categories accumulate (a later "no X" beats
+    an earlier "X"); a year statement narrows the earlier range, a disjoint one replaces it. Returns the
+    labels of what this message added ("+col=value", "-col=value", "year"), in that order."""
+    added: list[str] = []
+    for p in h.include:
+        if p in acc.exclude:
+            acc.exclude.remove(p)
+        if p not in acc.include:
+            acc.include.append(p)
+            added.append(f"+{p[0]}={p[1]}")
+    for p in h.exclude:
+        if p in acc.include:
+            acc.include.remove(p)
+        if p not in acc.exclude:
+            acc.exclude.append(p)
+            added.append(f"-{p[0]}={p[1]}")
+    if h.year_min is not None or h.year_max is not None:
+        lo = max(x for x in (acc.year_min, h.year_min, -10**9) if x is not None)
+        hi = min(x for x in (acc.year_max, h.year_max, 10**9) if x is not None)
+        if lo > hi:
+            lo = h.year_min if h.year_min is not None else -10**9
+            hi = h.year_max if h.year_max is not None else 10**9
+        acc.year_min = lo if lo > -10**9 else None
+        acc.year_max = hi if hi < 10**9 else None
+        added.append("year")
+    return added
 
 
 def conversation_hints(user_texts: list[str], schema: TableSchema, resolver: TitleResolver | None = None,
@@ -299,17 +325,7 @@ def conversation_hints(user_texts: list[str], schema: TableSchema, resolver: Tit
     titles: list[int] = []
     avoid: list[int] = []
     for h in [read_hints(t, schema, resolver) for t in earlier[begin:]] + [last]:
-        for p in h.include:
-            if p in acc.exclude:
-                acc.exclude.remove(p)
-            if p not in acc.include:
-                acc.include.append(p)
-        for p in h.exclude:
-            if p in acc.include:
-                acc.include.remove(p)
-            if p not in acc.exclude:
-                acc.exclude.append(p)
-        _narrow_years(acc, h)
+        merge_conditions(acc, h)
         titles = [i for i in titles if i not in h.avoid_titles] + [i for i in h.titles if i not in titles]
         avoid = [i for i in avoid if i not in h.titles] + [i for i in h.avoid_titles if i not in avoid]
         acc.n = h.n or acc.n
