@@ -73,21 +73,6 @@ def make_app(deps: AgentDeps, llm: ScriptedLLM, **settings: Any) -> Any:
     return create_app(s, factory)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def fresh_sse() -> Iterator[None]:
-    """sse-starlette 1.x (LangServe's) keeps one exit event bound to the first event loop; each test has its own."""
-    from sse_starlette.sse import AppStatus
-
-    AppStatus.should_exit_event = None
-    yield
-    AppStatus.should_exit_event = None
-
-
 @asynccontextmanager
 async def client_for(app: Any, **headers: str) -> AsyncIterator[httpx.AsyncClient]:
     """An in-process client; httpx's ASGITransport does not run the lifespan, so it is run here."""

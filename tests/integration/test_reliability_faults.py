@@ -20,11 +20,9 @@ from memory.profile import ProfileStore
 from models.llm import LLMSettings, get_chat_model
 from tests.integration.fake_openai import FakeOpenAI, fake_openai
 from tests.integration.serving_support import (
-    anyio_backend,  # noqa: F401 - fixture
     chroma_cli,
     client_for,
     free_port,
-    fresh_sse,  # noqa: F401 - fixture
     start_chroma,
 )
 

@@ -19,9 +19,7 @@ from tests.fakes import ScriptedLLM
 from tests.integration.serving_support import (
     COMEDY_PLAN,
     StreamingScriptedLLM,
-    anyio_backend,  # noqa: F401 - fixture
     client_for,
-    fresh_sse,  # noqa: F401 - fixture
     make_app,
     shared_deps,
 )

@@ -14,9 +14,7 @@ from tests.integration.serving_support import (
     COMEDY_PLAN,
     TOY_PLAN,
     StreamingScriptedLLM,
-    anyio_backend,  # noqa: F401 - fixture
     client_for,
-    fresh_sse,  # noqa: F401 - fixture
     make_app,
     parse_sse,
     shared_deps,

@@ -12,9 +12,7 @@ from serving.settings import Settings
 from tests.integration.serving_support import (
     COMEDY_PLAN,
     StreamingScriptedLLM,
-    anyio_backend,  # noqa: F401 - fixture
     client_for,
-    fresh_sse,  # noqa: F401 - fixture
     make_app,
     shared_deps,
 )

@@ -13,11 +13,9 @@ from models.chroma import chroma_client
 from tests.integration.serving_support import (
     COMEDY_PLAN,
     StreamingScriptedLLM,
-    anyio_backend,  # noqa: F401 - fixture
     chroma_cli,
     client_for,
     free_port,
-    fresh_sse,  # noqa: F401 - fixture
     make_app,
     shared_deps,
     start_chroma,

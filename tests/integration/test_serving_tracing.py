@@ -11,9 +11,7 @@ from tests.integration.fake_langsmith import FakeLangSmith
 from tests.integration.serving_support import (
     COMEDY_PLAN,
     StreamingScriptedLLM,
-    anyio_backend,  # noqa: F401 - fixture
     client_for,
-    fresh_sse,  # noqa: F401 - fixture
     make_app,
     shared_deps,
 )
