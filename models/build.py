@@ -19,6 +19,7 @@ from models.domain import read_manifest, write_manifest
 
 CATALOG_VERSION = "1"
 INDEX_VERSION = "1"
+VOCABULARY_VERSION = "vocab-v1"
 
 
 @dataclass
@@ -80,9 +81,23 @@ def build_domain(cfg: DomainConfig, art: Path, progress: bool = True, index: boo
         target = os.environ.get("INTEREC_CHROMA_HOST", "") + ":" + os.environ.get("INTEREC_CHROMA_PORT", "")
         index_hash = hashlib.sha256(f"{catalog_hash}|{enc}|{INDEX_VERSION}|{target}".encode()).hexdigest()
         _step(manifest, "index", index_hash, art, report, lambda: _build_index(cfg, art, enc, progress), ["chroma"])
+        vocab_hash = hashlib.sha256(f"{catalog_hash}|{VOCABULARY_VERSION}".encode()).hexdigest()
+        _step(manifest, "vocabulary", vocab_hash, art, report, lambda: _build_vocabulary(cfg, art, progress),
+              ["vocabulary"])
     report.warnings = list(report.stats.pop("warnings", []))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _build_vocabulary(cfg: DomainConfig, art: Path, progress: bool) -> dict[str, Any]:
+    """Encoder vectors of every categorical value name, so requests are matched by meaning without delay."""
+    from models.domain import Domain
+    from models.embedder import get_embedder
+
+    vocab = Domain(cfg, art).vocabulary
+    emb = get_embedder(None)
+    vecs = vocab.vectors(lambda texts: emb.embed(texts, batch_size=256, progress=progress))
+    return {"values": len(vocab.values), "value_vectors": int(len(vecs))}
 
 
 def _trained_encoder(art: Path) -> str | None:

@@ -84,6 +84,14 @@ class DomainConfig:
     description: str
     items: ItemsConfig
     interactions: InteractionsConfig
+    item_plural: str = ""  # "" -> item_word + "s"
+    # How requests are read (graph/understand/): synonyms, units, time_column, low/high words. Domain
+    # words live here, never in code.
+    understanding: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def items_word(self) -> str:
+        return self.item_plural or f"{self.item_word}s"
 
     def describe(self, column: str) -> str:
         return self.items.describe.get(column, column.replace("_", " "))
@@ -224,4 +232,27 @@ def load_config(path: str | Path) -> DomainConfig:
         root=root, config_path=cfg_path, name=name, item_word=str(raw.get("item_word") or "item"),
         description=str(raw.get("description") or ""),
         items=_parse_items(root, raw["items"]), interactions=_parse_interactions(root, raw["interactions"]),
+        item_plural=str(raw.get("item_plural") or ""), understanding=_parse_understanding(raw.get("understanding")),
     )
+
+
+UNDERSTANDING_KEYS = {"synonyms": dict, "units": dict, "time_column": str, "low": dict, "high": dict, "zero": dict}
+
+
+def _parse_understanding(raw: Any) -> dict[str, Any]:
+    """[understanding]: the domain's own words for reading requests; every key is checked here."""
+    where = "[understanding]"
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DomainError(f"{where} must be a table")
+    for key, value in raw.items():
+        if key not in UNDERSTANDING_KEYS:
+            raise DomainError(f"{where}: unknown key '{key}' (known: {', '.join(UNDERSTANDING_KEYS)})")
+        if not isinstance(value, UNDERSTANDING_KEYS[key]):
+            raise DomainError(f"{where}: '{key}' must be a {UNDERSTANDING_KEYS[key].__name__}")
+    for key in ("low", "high", "zero"):
+        for col, words in (raw.get(key) or {}).items():
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise DomainError(f"{where}: {key}.{col} must be a list of words")
+    return dict(raw)

@@ -15,6 +15,7 @@ import pandas as pd
 from models.catalog import item_text
 from models.config import DomainConfig, DomainError, load_config
 from models.filter_engine import FilterEngine
+from models.vocabulary import Vocabulary
 from models.item_table import ItemTable, TableSchema
 from models.resolver import TitleResolver
 
@@ -91,6 +92,12 @@ class Domain:
     @cached_property
     def resolver(self) -> TitleResolver:
         return TitleResolver(self.titles, self.popularity)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Every categorical value of the domain, matched against requests (graph/understand/)."""
+        return Vocabulary(self.items, self.schema, self.config.understanding, self.artifacts / "vocabulary",
+                          joined=[j.name for j in self.config.items.joins])
 
     @property
     def n_items(self) -> int:
