@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.config import DomainConfig, DomainError, file_format
+from models.config import ENCODINGS, DomainConfig, DomainError, file_format
 
 LIST_SEP = "|"
 
@@ -30,12 +30,12 @@ class BuildWarnings:
 
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
-    fmt = file_format(path)
+    fmt, enc = file_format(path), ENCODINGS.get(path, "utf-8")
     try:
         if fmt == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
         if fmt == "tsv":
-            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding=enc)
         if fmt == "parquet":
             return pd.read_parquet(path)
         return pd.read_json(path, lines=True, dtype=False)
@@ -98,7 +98,13 @@ def _aggregate_join(cfg: DomainConfig, ids: pd.Series, join_idx: int) -> pd.Seri
     j = cfg.items.joins[join_idx]
     df = read_table(j.path, f"join '{j.name}'")
     _require_columns(df, [j.key, j.column], f"join '{j.name}'", j.path)
-    df = pd.DataFrame({"key": df[j.key].map(_clean_str), "v": df[j.column].map(_clean_str).str.lower()})
+    values = df[j.column].map(_clean_str)
+    if j.lookup:  # ids -> names through a second table
+        lk = read_table(j.lookup.path, f"join '{j.name}' lookup")
+        _require_columns(lk, [j.lookup.key, j.lookup.column], f"join '{j.name}' lookup", j.lookup.path)
+        names = pd.Series(lk[j.lookup.column].map(_clean_str).values, index=lk[j.lookup.key].map(_clean_str).values)
+        values = values.map(names[~names.index.duplicated()]).fillna("")
+    df = pd.DataFrame({"key": df[j.key].map(_clean_str), "v": values.str.lower()})
     df = df[df["v"] != ""]
     counts = df.groupby(["key", "v"]).size().reset_index(name="n").sort_values(["key", "n", "v"],
                                                                               ascending=[True, False, True])
@@ -131,7 +137,8 @@ def normalise_items(cfg: DomainConfig, warn: BuildWarnings) -> pd.DataFrame:
         out[col] = _coerce_numbers(df[col], col, warn)
     for d in ic.derive:
         src = out[d.source] if d.source in out.columns else df[d.source].map(_clean_str)
-        got = src.map(lambda s, rx=re.compile(d.regex): (m.group(1) if (m := rx.search(str(s))) else ""))
+        got = src.map(lambda s, rx=re.compile(d.regex), vals=d.values: vals.get(str(s).strip().lower()) or
+                      (m.group(1) if (m := rx.search(str(s))) else ""))
         out[d.name] = _coerce_numbers(got, d.name, warn) if d.kind == "number" else got
     for col in ic.dates:
         out[col] = _coerce_dates(df[col], col, warn)

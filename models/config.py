@@ -6,6 +6,7 @@ validated up front so a bad config fails with one message that names the problem
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import tomllib
@@ -30,6 +31,16 @@ class Derived:
     source: str
     regex: str
     kind: str = "number"  # number | text
+    values: dict[str, str] = field(default_factory=dict)  # whole source value (any case) -> result, before regex
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """An id -> name table a join reads its values through (e.g. Last.fm tagID -> tag name)."""
+
+    path: Path
+    key: str
+    column: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class Join:
     key: str
     column: str
     max_values: int = 30
+    lookup: Lookup | None = None  # `column` holds ids that this table turns into names
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,8 @@ class DomainConfig:
 
     def input_files(self) -> list[Path]:
         files = [self.config_path, self.items.path, self.interactions.path]
-        return files + [j.path for j in self.items.joins]
+        files += [j.path for j in self.items.joins]
+        return files + [j.lookup.path for j in self.items.joins if j.lookup]
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -145,19 +158,41 @@ def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
     raise DomainError(f"{where}: expected a list of column names, got {value!r}")
 
 
-def _file(root: Path, rel: Any, where: str) -> Path:
+def _file(root: Path, rel: Any, where: str, fmt: str | None = None) -> Path:
     if not isinstance(rel, str):
         raise DomainError(f"{where}: 'path' must be a string")
     p = (root / rel).resolve()
     if not p.is_file():
         raise DomainError(f"{where}: file not found: {rel} (looked in {root})")
-    fmt = file_format(p)
+    fmt = fmt or file_format(p)
     if fmt not in SUPPORTED_FORMATS:
         raise DomainError(f"{where}: unsupported file type '{p.suffix}' for {rel}; use CSV, TSV, Parquet or JSON-lines")
     return p
 
 
+_FORMATS: dict[Path, str] = {}  # files whose config names a `format` (e.g. tab-separated ".dat")
+ENCODINGS: dict[Path, str] = {}  # files whose config names an `encoding` (default UTF-8)
+
+
+def _path(root: Path, section: dict[str, Any], where: str) -> Path:
+    """A section's `path`, with optional `format` (csv|tsv|parquet|jsonl) and `encoding` (e.g. latin-1)."""
+    fmt, enc = section.get("format"), section.get("encoding")
+    if fmt is not None and fmt not in SUPPORTED_FORMATS:
+        raise DomainError(f"{where}: format must be one of {', '.join(SUPPORTED_FORMATS)}, got {fmt!r}")
+    p = _file(root, _need(section, "path", where), where, fmt)
+    if fmt:
+        _FORMATS[p] = fmt
+    if enc:
+        try:
+            ENCODINGS[p] = codecs.lookup(str(enc)).name
+        except LookupError:
+            raise DomainError(f"{where}: unknown encoding {enc!r}") from None
+    return p
+
+
 def file_format(p: Path) -> str:
+    if p in _FORMATS:
+        return _FORMATS[p]
     suffix = p.suffix.lower().lstrip(".")
     return {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv", "tsv": "tsv",
             "parquet": "parquet", "pq": "parquet"}.get(suffix, suffix)
@@ -165,7 +200,7 @@ def file_format(p: Path) -> str:
 
 def _parse_items(root: Path, raw: dict[str, Any]) -> ItemsConfig:
     where = "[items]"
-    path = _file(root, _need(raw, "path", where), where)
+    path = _path(root, raw, where)
     lists_raw = raw.get("lists") or {}
     if isinstance(lists_raw, list):
         lists_raw = {c: "json" for c in lists_raw}
@@ -181,13 +216,18 @@ def _parse_items(root: Path, raw: dict[str, Any]) -> ItemsConfig:
                 raise DomainError(f"[items.derive.{name}]: regex needs one capture group")
         except re.error as e:
             raise DomainError(f"[items.derive.{name}]: bad regex: {e}") from None
+        values = {str(k).lower(): str(v) for k, v in (spec.get("values") or {}).items()}
         derive.append(Derived(name, _need(spec, "from", f"[items.derive.{name}]"), regex,
-                              spec.get("type", "number")))
+                              spec.get("type", "number"), values))
     joins = []
     for i, spec in enumerate(raw.get("join") or []):
         w = f"[[items.join]] #{i + 1}"
-        joins.append(Join(_need(spec, "as", w), _file(root, _need(spec, "path", w), w),
-                          _need(spec, "key", w), _need(spec, "column", w), int(spec.get("max_values", 30))))
+        lookup = None
+        if isinstance(lk := spec.get("lookup"), dict):
+            lw = f"{w} lookup"
+            lookup = Lookup(_path(root, lk, lw), _need(lk, "key", lw), _need(lk, "column", lw))
+        joins.append(Join(_need(spec, "as", w), _path(root, spec, w), _need(spec, "key", w),
+                          _need(spec, "column", w), int(spec.get("max_values", 30)), lookup))
     cfg = ItemsConfig(
         path=path, id=_need(raw, "id", where), title=_need(raw, "title", where),
         text=_as_tuple(raw.get("text"), f"{where} text"), lists={str(k): str(v) for k, v in lists_raw.items()},
@@ -211,7 +251,7 @@ def _parse_interactions(root: Path, raw: dict[str, Any]) -> InteractionsConfig:
     if pos is not None and not raw.get("rating"):
         raise DomainError(f"{where}: 'positive_at' needs a 'rating' column")
     return InteractionsConfig(
-        path=_file(root, _need(raw, "path", where), where), user=_need(raw, "user", where),
+        path=_path(root, raw, where), user=_need(raw, "user", where),
         item=_need(raw, "item", where), time=raw.get("time") or None, rating=raw.get("rating") or None,
         positive_at=float(pos) if pos is not None else None,
     )
