@@ -196,8 +196,8 @@ def _apply_conditions(out: Repaired, req: Request, ages: dict[str, int], domain:
         if not any(key_of(x["val"]) == key_of(a["val"]) for x in want + avoid):
             avoid.append(a)
             out.notes.append(f"added exclusion from the plan: {a['col']} {a['val']}")
-    ranges = [{"col": r.col, "lo": r.lo, "hi": r.hi, "label": r.label[:80], "age": ages.get(f"range:{r.col}", 0)}
-              for r in req.ranges] + [{**s, "age": 0} for s in llm_spans]
+    ranges = [{"col": r.col, "lo": r.lo, "hi": r.hi, "label": r.label[:80], "age": ages.get(f"range:{r.col}", 0),
+               "negated": r.negated} for r in req.ranges] + [{**s, "age": 0} for s in llm_spans]
     for entry in profile.get("dislike", []):
         if is_attribute(entry):
             col, value = entry.split("=", 1)
@@ -208,7 +208,8 @@ def _apply_conditions(out: Repaired, req: Request, ages: dict[str, int], domain:
     out.steps = [s for s in out.steps if s["tool"] not in ("filter", "match")]
     if want or avoid or ranges:
         out.steps.insert(0, {"tool": "match", "want": want[:24], "ranges": ranges[:8], "avoid": avoid[:24]})
-        read = [w["val"] for w in want] + [f"no {a['val']}" for a in avoid] + [r["label"] for r in ranges]
+        read = [w["val"] for w in want] + [f"no {a['val']}" for a in avoid] + [
+            ("not " if r.get("negated") else "") + r["label"] for r in ranges]
         out.notes.append(f"soft match on what was said: {', '.join(read)}")
 
 

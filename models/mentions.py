@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import re
 
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
 from models.resolver import TitleResolver, normalise
+
+_START = re.compile(r"^\W*((?:The\s+|A\s+)?[A-Z][\w'’:&-]+(?:\s+(?:[A-Z0-9][\w'’:&-]*|of|the|and|a|in|on|to))+)")
 
 TITLE_TRIGGERS = re.compile(
     r"\b(?:loved|love|liked|like|enjoyed|enjoy|adored|similar to|such as|as good as|than|fan of|watched|"
@@ -59,6 +63,10 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
     spans += [(m.group(1), m.start(1), False) for m in re.finditer(
         r"\b([A-Z][\w'’:&-]*(?:\s+(?:[A-Z0-9][\w'’:&-]*|of|the|and|a|in|on|to))*\s+\(\d{4}\))", text)]
     spans += [(m.group(1), m.start(1), False) for m in _CAPS.finditer(text) if m.group(1) not in PRONOUNS]
+    for sentence in re.finditer(r"(?:^|(?<=[.!?]\s))[^.!?]+", text):  # a name opening a sentence ("Star Wars but...")
+        m = _START.match(sentence.group(0))
+        if m:
+            spans.append((m.group(1), sentence.start() + m.start(1), False))
     out: list[tuple[int, int, int]] = []
     for span, offset, strict in spans:
         words = [(w.group(0), offset + w.start(), offset + w.end()) for w in re.finditer(r"\S+", span)][:12]
@@ -67,8 +75,9 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
             for cut in range(len(words), start, -1):
                 a, b = words[start][1], words[cut - 1][2]
                 cand = text[a:b].strip(" '\"“”‘’")
-                if len(cand) < 3 or (strict and len(normalise(cand)[0]) < 5):
-                    continue
+                if len(cand) < 3 or (strict and len(normalise(cand)[0]) < 5) or all(
+                        w.lower() in ENGLISH_STOP_WORDS for w in cand.split()):
+                    continue  # "and", "it": a catalog may hold such titles, but saying the word names nothing
                 m = resolver.best(cand, 0.95 if strict else min_conf)
                 if m is not None:
                     out.append((m.iid, a, b))
@@ -76,7 +85,9 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
                     break
             else:
                 start += 1
-    return out
+    # a span inside a longer one that resolved ("Baitruda" in "Drom Baitruda") is not a title of its own
+    return [x for x in out if not any(y is not x and y[1] <= x[1] and x[2] <= y[2] and (y[2] - y[1]) > (x[2] - x[1])
+                                      for y in out)]
 
 
 def title_spans(text: str, title: str) -> list[tuple[int, int]]:

@@ -213,9 +213,11 @@ class Vocabulary:
             if len(key.split()) > MAX_VALUE_WORDS:
                 continue
             patterns[key] = (tuple(ids), "exact")
+        for key, ids in self.by_key.items():  # "sci fi" also as "scifi" (with any value spelled "scifi")
             joined = key.replace(" ", "")
-            if " " in key and joined not in self.by_key and len(joined) >= 5:  # "sci fi" also as "scifi"
-                patterns.setdefault(joined, (tuple(ids), "exact"))
+            if " " in key and len(joined) >= 5 and len(key.split()) <= MAX_VALUE_WORDS:
+                merged = tuple(dict.fromkeys(list(patterns.get(joined, ((), ""))[0]) + ids))
+                patterns[joined] = (merged, "exact")
         for key, ids in self.synonyms.items():
             patterns.setdefault(key, (tuple(ids), "synonym"))
         for key, (ids, how) in patterns.items():

@@ -40,6 +40,7 @@ class Span(Args):
     hi: float | None = None
     label: Annotated[str, Field(max_length=80)] = ""
     age: Annotated[int, Field(ge=0, le=50)] = 0
+    negated: bool = False  # "not from the 90s"
 
 
 class Avoid(Args):
@@ -111,7 +112,8 @@ def fit_scores(ctx: ToolContext, args: MatchArgs) -> tuple[np.ndarray, np.ndarra
         if r.lo is None and r.hi is None:
             continue
         wt = RECENCY ** r.age
-        total += wt * range_credit(_column(ctx, r.col), r.lo, r.hi)
+        credit = range_credit(_column(ctx, r.col), r.lo, r.hi)
+        total += wt * (np.where(credit >= 1.0, 0.0, 1.0) if r.negated else credit)
         weight += wt
     banned = np.zeros(n, dtype=bool)
     for a in args.avoid:
@@ -131,8 +133,9 @@ def unmet(ctx: ToolContext, iid: int, args: MatchArgs) -> list[str]:
         if ids and not vocab.has(ids)[iid]:
             out.append(w.val)
     for r in args.ranges:
-        if (r.lo is not None or r.hi is not None) and range_credit(_column(ctx, r.col)[[iid]], r.lo, r.hi)[0] < 1.0:
-            out.append(r.label or r.col)
+        inside = range_credit(_column(ctx, r.col)[[iid]], r.lo, r.hi)[0] >= 1.0
+        if (r.lo is not None or r.hi is not None) and inside == r.negated:
+            out.append(f"{'not ' if r.negated else ''}{r.label or r.col}")
     return out
 
 

@@ -17,13 +17,15 @@ WINDOW = 6  # user messages that still count
 
 
 def _merge_range(acc: list[Range], new: list[Range]) -> list[Range]:
-    out = list(acc)
+    out = [r for r in acc if not (r.negated and any(n.negated and n.col == r.col for n in new))]
+    out += [r for r in new if r.negated]
+    new = [r for r in new if not r.negated]
     for col in dict.fromkeys(r.col for r in new):
         mine = [r for r in new if r.col == col]
-        old = [r for r in out if r.col == col]
+        old = [r for r in out if r.col == col and not r.negated]
         lo = max((r.lo for r in old + mine if r.lo is not None), default=None)
         hi = min((r.hi for r in old + mine if r.hi is not None), default=None)
-        out = [r for r in out if r.col != col]
+        out = [r for r in out if r.col != col or r.negated]
         if lo is not None and hi is not None and lo > hi:  # disjoint: the new statement replaces the old
             out += mine
         else:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.understand.words import ABOUT, AFTER, AT_LEAST, AT_MOST, BEFORE, DECADE_WORDS, OLD, RECENT
+from graph.understand.words import FUNCTION, ABOUT, AFTER, AT_LEAST, AT_MOST, BEFORE, DECADE_WORDS, OLD, RECENT
 from models.vocabulary import NumberColumn, Vocabulary, fold, key_of, singular
 
 RECENT_YEARS = 3.0  # "recent": the catalog's last few years (relative to its newest item, not today's date)
@@ -29,6 +29,7 @@ class Range:
     label: str  # the user's words, for replies ("under $15")
     start: int  # character span in the message
     end: int
+    negated: bool = False  # "not from the 90s": items outside the range are wanted
 
     def contains(self, x: np.ndarray) -> np.ndarray:
         ok = ~np.isnan(x)
@@ -39,7 +40,9 @@ class Range:
         return ok
 
 
-NUM = r"(?P<cur>[^\w\s.,;:!?()'\"-])?\s?(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?P<k>k\b)?\s?(?P<unit>[^\W\d_][\w-]*|%)?"
+_NOT_UNIT = r"(?!(?:and|or|to|with|for|in|of|the|a|an|from|by|at|on|but|is|are|was|that|which|please|and)\b)"
+NUM = (r"(?P<cur>[^\w\s.,;:!?()'\"-])?\s?(?P<num>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?P<k>k\b)?\s?"
+       rf"(?P<unit>{_NOT_UNIT}[^\W\d_][\w-]*|%)?")
 _NUM_ONLY = re.compile(NUM)
 _BETWEEN = re.compile(rf"\bbetween\s+{NUM.replace('?P<', '?P<a_')}\s+(?:and|-|to)\s+{NUM}", re.I)
 _SPAN = re.compile(rf"(?<![\w.]){NUM.replace('?P<', '?P<a_')}\s*(?:-|–|to)\s*{NUM}", re.I)
@@ -55,7 +58,7 @@ _YEAR_CMP = re.compile(rf"\b(?P<op>{BEFORE}|{AFTER}|in|from|of|during|year|relea
 _YEAR_SPAN = re.compile(rf"\b(?:between\s+|from\s+)?{_YEAR.replace('year', 'y1')}\s*(?:-|–|to|and|until)\s*"
                         rf"{_YEAR.replace('year', 'y2')}\b", re.I)
 _BARE_YEAR = re.compile(rf"(?<![\w$€£.]){_YEAR}(?![\w%])")
-_WORD_BEFORE = re.compile(r"([^\W\d_][\w-]*)\W*$")
+_WORD_BEFORE = re.compile(r"((?:[^\W\d_][\w-]*\W+){0,2}[^\W\d_][\w-]*)\W*$")  # up to three words
 
 
 def _number(m: re.Match[str], prefix: str = "") -> float:
@@ -75,8 +78,10 @@ def _op_kind(op: str) -> str:
 class QuantityReader:
     """Reads ranges against one domain's columns; built once per domain."""
 
-    def __init__(self, vocab: Vocabulary, understanding: dict[str, Any] | None = None):
+    def __init__(self, vocab: Vocabulary, understanding: dict[str, Any] | None = None,
+                 plain_words: set[str] | None = None):
         self.vocab = vocab
+        self.plain_words = set(plain_words or ()) | FUNCTION
         self.numbers = {k: c for k, c in vocab.numbers.items() if not self._is_count(c)}
         cfg = understanding or {}
         self.words: dict[str, tuple[str, str]] = {}  # folded word -> (column, low | high | zero)
@@ -97,6 +102,8 @@ class QuantityReader:
         if not cols:
             return None
         unit_key = singular(fold(unit)) if unit else ""
+        if unit_key in self.plain_words:
+            unit_key = ""  # "$10 games", "4 ones": the word after the number is no unit
         for c in cols:  # a unit or currency the column declares
             if cur and cur in c.units:
                 return c, c.units[cur]
@@ -109,16 +116,14 @@ class QuantityReader:
                 return by_symbol[0], 1.0
             if not declared and len(cols) == 1:
                 return cols[0], 1.0
-        for word in (unit_key, singular(fold(before))):
-            if len(word) < 3:
+        for word in [unit_key, *[singular(fold(w)) for w in reversed(before.split())]]:
+            if len(word) < 3 or word in self.plain_words:
                 continue
             named = [c for c in cols if any(_shares_stem(word, w) for w in c.words)]
             if len(named) == 1:
                 return named[0], 1.0
-        if unit_key and not any(c.units for c in cols):
-            return None  # "5 stars" with no column declaring stars: not guessed
         fits = [c for c in cols if c.lo <= x <= c.hi]
-        if len(fits) == 1 and not cur:
+        if len(fits) == 1:
             return fits[0], 1.0
         return None
 

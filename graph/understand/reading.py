@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.understand.quantities import QuantityReader, Range
+from graph.understand.quantities import QuantityReader, Range, _shares_stem
 from graph.understand.words import (ASKING, ASKS_FOR_RECS, CHIT_CHAT, COUNT_WORDS, FUNCTION, NEGATION_RESET, NEGATORS,
                                     REC_WORDS)
 from models.mentions import descriptors, mention_spans
@@ -50,7 +50,7 @@ class Request:
         return bool(self.include or self.exclude or self.ranges)
 
     def range_for(self, col: str) -> tuple[float | None, float | None] | None:
-        rs = [r for r in self.ranges if r.col == col]
+        rs = [r for r in self.ranges if r.col == col and not r.negated]
         if not rs:
             return None
         lo = max((r.lo for r in rs if r.lo is not None), default=None)
@@ -60,7 +60,7 @@ class Request:
     def labels(self) -> list[str]:
         """What was read, for traces and replies ("genres=Comedy", "-genres=Horror", "price: under $15")."""
         out = [f"{c}={v}" for c, v in self.include] + [f"-{c}={v}" for c, v in self.exclude]
-        return out + [f"{r.col}: {r.label}" for r in self.ranges]
+        return out + [f"{r.col}: {'not ' if r.negated else ''}{r.label}" for r in self.ranges]
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -82,15 +82,24 @@ def _negated(text: str, start: int) -> bool:
     return not NEGATION_RESET.search(before[m.end():]) if m.end() < len(before) else True
 
 
-def _count(text: str) -> int | None:
-    low = text.lower()
-    m = re.search(r"\b(?:top|recommend|suggest|give me|show me|list|find|need|want|get)\s+(?:me\s+)?(\d{1,2})\b", low)
-    m = m or re.search(r"\b(\d{1,2})\s+(?:[a-z-]+\s+){0,2}?(?:[a-z]{3,}s)\b", low)
-    if m and 1 <= int(m.group(1)) <= 20:
-        return int(m.group(1))
-    for word, n in COUNT_WORDS.items():
-        if re.search(rf"\b{word}\s+(?:[\w-]+\s+){{0,2}}?[a-z]{{3,}}s\b", low) or re.search(rf"\b{word}\s+(?:more|other)\b", low):
+COUNTED = {"one", "more", "other", "recommendation", "suggestion", "option", "pick", "title", "idea", "choice", "result"}
+
+
+def _count(toks: list[Token], counted: set[int], nouns: set[str]) -> int | None:
+    """ "three comedies", "5 more", "top 10", "give me 3": a count is a number next to the item word, a value
+    or a word such as "more"; never a number inside a title or a range (titles and ranges are blanked)."""
+    keys = [t.key for t in toks]
+    for i, k in enumerate(keys):
+        n = int(k) if k.isdigit() and len(k) <= 2 else COUNT_WORDS.get(k)
+        if n is None and i + 1 < len(keys) and f"{k} {keys[i + 1]}" in COUNT_WORDS:
+            n = COUNT_WORDS[f"{k} {keys[i + 1]}"]
+        if n is None or not 1 <= n <= 20:
+            continue
+        if i > 0 and keys[i - 1] in ("top", "me", "recommend", "suggest", "list", "show", "give", "need", "want", "get"):
             return n
+        for j in range(i + 1, min(len(keys), i + 4)):
+            if keys[j] in nouns or keys[j] in COUNTED or j in counted:
+                return n
     return None
 
 
@@ -108,6 +117,9 @@ class Reader:
         self.encode = encode
         cfg = domain.config
         self._cache: dict[str, Request] = {}
+        self.column_words = {t.key for c in domain.schema.columns if c.name not in ("title", "popularity")
+                             for t in tokens(f"{c.name.replace('_', ' ')} {c.description}")
+                             if len(t.key) > 2 and t.key not in FUNCTION and not t.key.isdigit()}
         self.item_words = {key_of(cfg.item_word), key_of(cfg.items_word)} | {"item", "thing", "option", "pick"}
 
     # ---- public -------------------------------------------------------------------------------------------
@@ -133,11 +145,14 @@ class Reader:
         req.terms = descriptors(text, resolver)
         work = _blank(text, spans)
         req.ranges = self.quantities.read(work)
+        for r in req.ranges:
+            r.negated = _negated(work, r.start)
         work = _blank(work, [(r.start, r.end) for r in req.ranges])
         toks = tokens(work)
         explained = self._values(work, toks, req)
-        req.n = _count(_blank(work, []))
-        residual_idx = [i for i, t in enumerate(toks) if i not in explained and self._content(t)]
+        req.n = _count(toks, explained, self.item_words)
+        residual_idx = [i for i, t in enumerate(toks) if i not in explained and self._content(t)
+                        and not self._names_column(t.key)]
         req.language = self._language(text, toks, residual_idx)
         if residual_idx and self.encode is not None and req.language is None:  # the encoder reads English
             explained |= self._by_meaning(work, toks, residual_idx, req)
@@ -157,6 +172,11 @@ class Reader:
         k = t.key
         return len(k) > 2 and not k.isdigit() and k not in FUNCTION and k not in self.item_words and \
             singular(k) not in FUNCTION and not NEGATORS.fullmatch(k)
+
+    def _names_column(self, key: str) -> bool:
+        """ "rated", "released", "tagged": words that name a column (from its name and description) carry no
+        condition of their own; the value or number next to them does."""
+        return any(_shares_stem(key, w) for w in self.column_words)
 
     def _pair(self, vid: int) -> tuple[str, str]:
         v = self.vocab.values[vid]

@@ -13,7 +13,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 NEGATORS = re.compile(
     r"\b(?:no|not|without|except|excluding|hate[sd]?|dislike[sd]?|didn'?t like|did not like|can'?t stand|avoid|"
     r"none of|anything but|nothing|don'?t want|do not want|don'?t like|do not like|never|isn'?t|aren'?t|"
-    r"but no|minus|skip|rather than|instead of)\b(?:\s+(?:a|an|the|any|more|too|so|very|much|many))*\s*$", re.I)
+    r"but no|minus|skip|rather than|instead of)\b(?:\s+(?:a|an|the|any|more|too|so|very|much|many|with|by|from|in|of|"
+    r"like|that'?s|that is|made by|featuring|about|really|overly))*\s*$", re.I)
 NEGATION_RESET = re.compile(r"\b(?:but|and|yet|though|although|however|rather)\b(?:\s+(?:a|an|some|more|also))*\s*$",
                             re.I)
 
