@@ -276,7 +276,8 @@ def load_config(path: str | Path) -> DomainConfig:
     )
 
 
-UNDERSTANDING_KEYS = {"synonyms": dict, "units": dict, "time_column": str, "low": dict, "high": dict, "zero": dict}
+UNDERSTANDING_KEYS = {"synonyms": dict, "units": dict, "time_column": str, "low": dict, "high": dict, "zero": dict,
+                      "item_words": list}
 
 
 def _parse_understanding(raw: Any) -> dict[str, Any]:

@@ -218,8 +218,9 @@ class Vocabulary:
             if " " in key and len(joined) >= 5 and len(key.split()) <= MAX_VALUE_WORDS:
                 merged = tuple(dict.fromkeys(list(patterns.get(joined, ((), ""))[0]) + ids))
                 patterns[joined] = (merged, "exact")
-        for key, ids in self.synonyms.items():
-            patterns.setdefault(key, (tuple(ids), "synonym"))
+        for key, ids in self.synonyms.items():  # the config's own word for a value joins any value spelled so
+            merged = tuple(dict.fromkeys(ids + list(patterns.get(key, ((), ""))[0])))
+            patterns[key] = (merged, "synonym")
         for key, (ids, how) in patterns.items():
             auto.add_word(f" {key} ", (len(key) + 2, len(key.split()), ids, how))
         if not patterns:

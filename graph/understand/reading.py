@@ -120,7 +120,8 @@ class Reader:
         self.column_words = {t.key for c in domain.schema.columns if c.name not in ("title", "popularity")
                              for t in tokens(f"{c.name.replace('_', ' ')} {c.description}")
                              if len(t.key) > 2 and t.key not in FUNCTION and not t.key.isdigit()}
-        self.item_words = {key_of(cfg.item_word), key_of(cfg.items_word)} | {"item", "thing", "option", "pick"}
+        self.item_words = {key_of(cfg.item_word), key_of(cfg.items_word)} | {"item", "thing", "option", "pick"} | {
+            key_of(w) for w in cfg.understanding.get("item_words", [])}
 
     # ---- public -------------------------------------------------------------------------------------------
     def read_cached(self, text: str) -> Request:
