@@ -17,7 +17,7 @@ from typing import Any
 from models.config import DomainConfig
 from models.domain import read_manifest, write_manifest
 
-CATALOG_VERSION = "1"
+CATALOG_VERSION = "2"  # 2: joined columns stored as lists; coercion warnings
 INDEX_VERSION = "1"
 VOCABULARY_VERSION = "vocab-v1"
 
@@ -62,7 +62,7 @@ def _step(manifest: dict[str, Any], name: str, digest: str, art: Path, report: B
 
 
 def build_domain(cfg: DomainConfig, art: Path, progress: bool = True, index: bool = True,
-                 encoder_path: str | None = None) -> BuildReport:
+                 encoder_path: str | None = None, strict: bool = False) -> BuildReport:
     start = time.perf_counter()
     art.mkdir(parents=True, exist_ok=True)
     report = BuildReport(art)
@@ -70,7 +70,13 @@ def build_domain(cfg: DomainConfig, art: Path, progress: bool = True, index: boo
     catalog_hash = inputs_hash(cfg, CATALOG_VERSION)
 
     def catalog() -> dict[str, Any]:
-        return _build_catalog(cfg, art, progress)
+        return _build_catalog(cfg, art, progress, strict)
+
+    if strict and manifest.get("catalog", {}).get("hash") == catalog_hash:  # up to date, but with warnings?
+        from models.catalog import BuildWarnings
+
+        for w in manifest["catalog"].get("stats", {}).get("warnings", [])[:1]:
+            BuildWarnings(strict=True).add(w)
 
     _step(manifest, "catalog", catalog_hash, art, report, catalog,
           ["items.parquet", "interactions.parquet", "schema.json", "items.sqlite"])
@@ -106,13 +112,13 @@ def _trained_encoder(art: Path) -> str | None:
     return str(cand) if (cand / "config.json").is_file() or (cand / "modules.json").is_file() else None
 
 
-def _build_catalog(cfg: DomainConfig, art: Path, progress: bool) -> dict[str, Any]:
+def _build_catalog(cfg: DomainConfig, art: Path, progress: bool, strict: bool = False) -> dict[str, Any]:
     from tqdm import tqdm
 
     from models.catalog import BuildWarnings, normalise_interactions, normalise_items, popularity
     from models.table_build import describe_table, write_item_db
 
-    warn = BuildWarnings()
+    warn = BuildWarnings(strict=strict)
     with tqdm(total=4, desc="catalog", unit="step", disable=not progress) as bar:
         bar.set_postfix_str("items")
         items = normalise_items(cfg, warn)

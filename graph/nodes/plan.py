@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
+from graph.guard import guard_reply
 from graph.understand import Request, read_conversation
 from graph.nodes.common import emit, history, last_user_text, user_texts
 from graph.state import State
@@ -59,6 +60,11 @@ def make_plan(deps: AgentDeps) -> Any:
         message = last_user_text(state.get("messages", []))
         texts = user_texts(state.get("messages", []))
         reader = deps.reader
+        refusal = guard_reply(message, deps.domain.config.item_word)  # off-topic / injection: in role, no tools
+        if refusal is not None:
+            emit({"stage": "planned", "steps": [], "direct": True})
+            return {"plan": {"steps": [], "reply": refusal, "like": [], "dislike": [], "expect": [], "n": None,
+                             "chit_chat": None}, "plan_notes": ["off-topic or injection: answered in role"], "attempts": attempt}
         if deps.code_small_talk:
             quick = reader.read_cached(message)
             if quick.chit_chat:  # greetings, thanks, "who are you": no LLM call needed
