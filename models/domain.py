@@ -96,8 +96,7 @@ class Domain:
     @cached_property
     def vocabulary(self) -> Vocabulary:
         """Every categorical value of the domain, matched against requests (graph/understand/)."""
-        return Vocabulary(self.items, self.schema, self.config.understanding, self.artifacts / "vocabulary",
-                          joined=[j.name for j in self.config.items.joins])
+        return Vocabulary(self.items, self.schema, self.config.understanding, self.artifacts / "vocabulary")
 
     @property
     def n_items(self) -> int:

@@ -104,9 +104,9 @@ class TimeColumn:
     hi: float
 
 
-def _split(series: pd.Series, is_list: bool, sep: str = LIST_SEP) -> pd.Series:
+def _split(series: pd.Series, is_list: bool) -> pd.Series:
     values = series.fillna("").astype(str)
-    parts = values.str.split(sep, regex=False) if is_list else values.map(lambda v: [v] if v else [])
+    parts = values.str.split(LIST_SEP, regex=False) if is_list else values.map(lambda v: [v] if v else [])
     exploded = parts.explode()
     return exploded[exploded.notna() & (exploded.astype(str).str.strip() != "")].astype(str)
 
@@ -155,7 +155,7 @@ class Vocabulary:
     """Values, automaton and column facts of one domain; built in well under a second at 30k items."""
 
     def __init__(self, items: pd.DataFrame, schema: TableSchema, understanding: dict[str, Any] | None = None,
-                 cache_dir: Path | None = None, joined: Iterable[str] = ()):
+                 cache_dir: Path | None = None):
         cfg = understanding or {}
         self.n_items = len(items)
         self.cache_dir = cache_dir
@@ -166,9 +166,7 @@ class Vocabulary:
         for col in schema.columns:
             if col.name in ("title", "popularity") or col.name not in items.columns:
                 continue
-            if col.name in joined and col.kind == "text":  # values aggregated from another file, ", "-joined
-                exploded = _split(items[col.name], True, ", ")
-            elif col.kind == "list" or (col.kind == "text" and (col.values or _is_categorical_text(items[col.name]))):
+            if col.kind == "list" or (col.kind == "text" and (col.values or _is_categorical_text(items[col.name]))):
                 exploded = _split(items[col.name], col.kind == "list")
             else:
                 continue
