@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -244,24 +245,17 @@ def start_background_training(domain: Any, names: tuple[str, ...] = ("sasrec",),
            "--domain", str(domain.config.root), "--artifacts", str(Path(domain.artifacts).parent), "--quiet"]
     env = {**os.environ, "INTEREC_TORCH_THREADS": str(threads),
            "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    procs = []
+    argv = [[*cmd, "--model", name] for name in names]
+    # one model after another (never two trainings at once); a single model runs without a shell
+    run = argv[0] if len(argv) == 1 else ["/bin/sh", "-c", " && ".join(shlex.join(a) for a in argv)]
     with log_path.open("ab") as out:
-        for name in names:  # one after another inside one shell-less chain: sequential, never in parallel
-            procs.append([*cmd, "--model", name])
-        chain = " && ".join(" ".join(_quote(a) for a in p) for p in procs)
-        proc = subprocess.Popen(["/bin/sh", "-c", chain], stdout=out, stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
+        proc = subprocess.Popen(run, stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
+                                start_new_session=True,
                                 preexec_fn=lambda: os.nice(10))  # noqa: PLW1509 - no threads started yet
     job = {"pid": proc.pid, "models": list(names), "started": time.time(), "log": str(log_path)}
     _marker(domain).parent.mkdir(parents=True, exist_ok=True)
     _marker(domain).write_text(json.dumps(job), encoding="utf-8")
     return job
-
-
-def _quote(a: str) -> str:
-    import shlex
-
-    return shlex.quote(a)
 
 
 def model_status(domain: Any, names: tuple[str, ...] = ("popularity", "itemcf", "sasrec")) -> dict[str, dict[str, Any]]:
