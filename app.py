@@ -45,7 +45,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.domain)
     report = build_domain(cfg, artifacts_dir(cfg, args.artifacts), progress=not args.quiet, index=not args.no_index,
-                          strict=args.strict)
+                          strict=args.strict, echo=print, full_index=args.full_index)
     s = report.stats
     for w in report.warnings:
         print(f"warning: {w}")
@@ -58,14 +58,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     for step, state in report.steps.items():
         print(f"  {step}: {state}")
     print(f"artifacts: {report.artifacts}  ({report.seconds:.1f} s)")
-    if not args.no_train:  # the quick models; the RecLM-emb encoder is `app.py train --model emb`
-        from models.domain import Domain
-        from models.training import train_models
+    train = "none" if args.no_train else args.train
+    if train != "none":  # the quick models; the RecLM-emb encoder is `app.py train --model emb`
+        from models.build import train_quick_models
 
-        trained = train_models(Domain(cfg, report.artifacts), ["popularity", "itemcf", "sasrec"],
-                               progress=not args.quiet, echo=print)
-        for name, r in trained.items():
-            print(f"  model {name}: {r['status']} ({r['seconds']:.1f} s)")
+        train_quick_models(report, cfg, background=train == "background", progress=not args.quiet, echo=print)
+    print("time per step:")
+    print(report.time_table())
     return 0
 
 
@@ -87,6 +86,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"build warnings: {len(warnings)}")
     for w in warnings:
         print(f"  warning: {w}")
+    from models.training import model_status, ranker_note
+
+    status = model_status(d)
+    for name, st in status.items():
+        print(f"model {name}: {st['state']} {json.dumps({k: v for k, v in st.items() if k != 'state'})}")
+    print(ranker_note(d, status))
     return 0
 
 
@@ -144,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_domain(p)
     p.add_argument("--no-index", action="store_true", help="skip the embedding index")
     p.add_argument("--no-train", action="store_true", help="skip training the popularity, ItemCF and SASRec models")
+    p.add_argument("--train", choices=["now", "background", "none"], default="now",
+                   help="popularity and ItemCF always train now; background: SASRec trains in a separate "
+                        "low-priority process so the chat can start (it uses similarity until SASRec is ready)")
+    p.add_argument("--full-index", action="store_true", help="re-embed every item instead of only the changed rows")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--strict", action="store_true",
                    help="treat data warnings (values made missing, rows skipped) as errors")

@@ -127,8 +127,11 @@ class Domain:
 
         client = chroma_client(self.artifacts / "chroma")
         col = client.get_collection(collection_name(self.name))
-        path = encoder_path or (col.metadata or {}).get("encoder")
-        return ItemIndex(col, get_embedder(path))
+        meta = col.metadata or {}
+        path = encoder_path or meta.get("encoder")
+        # queries must be embedded by the backend that embedded the items (int8 and fp32 vectors differ a bit)
+        backend = meta.get("backend") if not encoder_path else None
+        return ItemIndex(col, get_embedder(path, backend or None))
 
 
 def load_domain(path: str | Path, artifacts: str | Path | None = None, build: bool = False,
