@@ -38,7 +38,7 @@ from models.domain import Domain
 
 END = "<END>"
 MAX_NEW_FACTS = 2  # "fewer than 3 conditions at a time"
-REVEAL_BUDGET = 4  # facts (history aside) a simulated user gives over a whole conversation
+REVEAL_BUDGET = 3  # facts (history aside) a simulated user gives over a whole conversation
 CATEGORY_MAX = 60  # a list column with at most this many values is a category (genres); more: tags
 MIN_TAG_ITEMS = 5  # a tag is said only when at least this many items carry it (descriptive, not a name)
 BANKS_DIR = Path(__file__).resolve().parent / "banks"

@@ -74,7 +74,7 @@ def test_simulator_suite_writes_a_resumable_run(ml_domain, tmp_path: Path) -> No
 def test_conversation_records_are_judged_per_turn(ml_domain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "run"
     run_eval(ml_domain, spec("simulator", ["keyword"], n=10, workers=2), out, log=lambda s: None)
-    cases = {c.case_id: c for c in make_cases(ml_domain, 10)}
+    cases = {c.case_id: c for c in make_cases(ml_domain, 10, split="test")}
     for f in (out / "records" / "keyword").glob("*.json"):
         r = json.loads(f.read_text())
         c = cases[r["case_id"]]
@@ -86,6 +86,15 @@ def test_conversation_records_are_judged_per_turn(ml_domain, tmp_path: Path) -> 
         assert len(shown) == len(set(shown))  # a baseline never repeats what the user turned down
         if r["hit_strict"] is not None:
             assert r["hit_strict"] == len(r["turns"])
+
+
+def test_validation_users_never_meet_report_users(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    valid = {c.user for c in make_cases(ml_domain, 10_000, split="valid")}
+    test = {c.user for c in make_cases(ml_domain, 10_000, split="test")}
+    every = {c.user for c in make_cases(ml_domain, 10_000)}
+    assert not valid & test and valid | test == every
+    assert 0.15 < len(valid) / len(every) < 0.25
+    assert {c.user for c in make_cases(ml_domain, 50, seed=7, split="valid")} <= valid  # whatever the seed
 
 
 def test_keyword_baseline_ranks_by_stated_values(ml_domain) -> None:  # type: ignore[no-untyped-def]
