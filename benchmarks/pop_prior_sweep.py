@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("--values", default="0,0.25,0.5,1")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1, help="parallel cases (scripted LLM: threads)")
     ap.add_argument("--runs", default="runs/pop_prior_sweep", help="folder for the run folders (resumable)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -36,7 +37,7 @@ def main() -> None:
     for v in [float(x) for x in args.values.split(",")]:
         rank.POP_PRIOR = v  # read at call time by tools.rank
         spec = EvalSpec(suite="simulator", n=args.n, seed=args.seed, systems=["agent"], llm="scripted",
-                        split="valid", bank="dev", progress=False)
+                        split="valid", bank="dev", progress=False, workers=args.workers)
         t = time.perf_counter()
         res = run_eval(domain, spec, Path(args.runs) / f"{domain.name}-pop{v:g}", log=lambda s: None)
         m = res["systems"]["agent"]

@@ -265,10 +265,11 @@ def _band(domain: Domain, column: str, v: float, index: FactIndex, rng: random.R
     if v == 0 and (word := free_word(describe)):
         return Fact("free", column, (0.0, 0.0), f"{column}=0|{word}")
     r = rng.random()
-    if r < 0.5:
+    below = v <= float(np.nanmedian(arr))  # a low value is said as "under", a high one as "at least"
+    if r < 0.7 and below:
         x = _nice(v * 1.05 if v > 0 else 1, up=True)
         return Fact("band", column, (lo_all, x), f"{column}<={_num(x)}")
-    if r < 0.75:
+    if r < 0.7:
         x = _nice(v * 0.95, up=False)
         return Fact("band", column, (x, hi_all), f"{column}>={_num(x)}")
     lo, hi = _nice(v * 0.8, up=False), _nice(v * 1.2, up=True)
