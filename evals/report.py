@@ -47,10 +47,16 @@ def markdown(results: dict[str, Any]) -> str:
              + (f", bank: {cfg['bank']}, budget {cfg.get('budget')}" if suite in ("simulator", "one-turn-retrieval") and "bank" in cfg else "")
              + (f", cases: {cfg['split']} users" if "split" in cfg else ""),
              ""]
-    prov = results.get("provenance")
-    if prov:
-        lines[-1:] = [f"commit {prov['commit'][:12]}{' (dirty tree)' if prov.get('dirty') else ''}; "
-                      f"command: `{prov['command']}`", ""]
+    runs: dict[tuple[str, bool, str], list[str]] = {}
+    for name, m in results["systems"].items():
+        p = m.get("provenance") or results.get("provenance")
+        if p:
+            made = m.get("records_commits")
+            label = name + (f" (cases made at {', '.join(made)})" if made and made != [p["commit"][:12]] else "")
+            runs.setdefault((p["commit"][:12], bool(p.get("dirty")), p["command"]), []).append(label)
+    if runs:
+        lines[-1:] = [f"- {', '.join(names)}: commit {c}{' (dirty tree)' if dirty else ''}, `{cmd}`"
+                      for (c, dirty, cmd), names in runs.items()] + [""]
     cols = TABLES[suite]
     lines.append("| system | " + " | ".join(h for h, _ in cols) + " |")
     lines.append("|---|" + "---|" * len(cols))

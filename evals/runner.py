@@ -181,7 +181,8 @@ def has_error(record: dict[str, Any]) -> bool:
 
 
 def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dict[str, Any]], run: RunDir,
-              workers: int = 1, progress: bool = True, retry_errors: bool = False) -> tuple[list[dict[str, Any]], int, float]:
+              workers: int = 1, progress: bool = True, retry_errors: bool = False,
+              stamp: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], int, float]:
     """Every case through `fn`, skipping cached ones (and, with retry_errors, redoing cached failures);
     returns (records in case order, newly run, seconds)."""
     records: dict[str, dict[str, Any]] = {}
@@ -198,7 +199,7 @@ def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dic
     try:
         if workers <= 1:
             for c in todo:
-                rec = fn(c)
+                rec = {**fn(c), **(stamp or {})}
                 run.save(name, c.case_id, rec)
                 records[c.case_id] = rec
                 bar.update(1)
@@ -207,7 +208,7 @@ def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dic
                 futures = {pool.submit(fn, c): c for c in todo}
                 for fut in as_completed(futures):
                     c = futures[fut]
-                    rec = fut.result()
+                    rec = {**fut.result(), **(stamp or {})}
                     run.save(name, c.case_id, rec)
                     records[c.case_id] = rec
                     bar.update(1)
@@ -258,14 +259,19 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
             involves_llm = real_llm and (system.uses_llm or spec.simulator == "llm")
             workers = spec.llm_workers if involves_llm else spec.workers
             try:
+                prov = results["provenance"]
+                stamp = {"commit": prov["commit"][:12] + ("+dirty" if prov["dirty"] else "")}
                 records, new, secs = run_cases(name, cases, partial(suite.run_case, ctx, system), run, workers,
-                                               spec.progress, spec.retry_errors)
+                                               spec.progress, spec.retry_errors, stamp)
             finally:
                 system.close()
             metrics = suite.aggregate(ctx, records)
             metrics["llm"] = spec.llm if system.uses_llm else "none"
             if getattr(system, "note", ""):
                 metrics["note"] = system.note
+            metrics["provenance"] = results["provenance"]  # kept per system: a merged table names each run
+            made = sorted({str(r.get("commit", "unrecorded")) for r in records})
+            metrics["records_commits"] = made  # the commits the (possibly cached) records were produced at
             hits[name] = {r["case_id"]: r.get("hit_strict") is not None for r in records if "hit_strict" in r}
             results["systems"][name] = metrics
             results["timings"][name] = {"setup_s": round(setup, 2), "run_s": round(secs, 2), "new_cases": new,
