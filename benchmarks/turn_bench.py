@@ -23,13 +23,15 @@ def main() -> None:
     ap.add_argument("--domain", default="data/movielens")
     ap.add_argument("--critic", choices=["rules", "llm"], default="rules")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--limit", type=int, default=None,
+                    help="only the first N conversations of benchmarks/conversations/<domain>.jsonl")
     args = ap.parse_args()
     from evals.turn_runner import run_conversations
     from graph.agent import make_agent
 
     with tempfile.TemporaryDirectory() as mem:
         agent = make_agent(args.domain, memory_path=Path(mem), critic=args.critic, build=True)
-        recs = run_conversations(agent)
+        recs = run_conversations(agent, limit=args.limit)
     by_kind: dict[str, list] = {}
     for r in recs:
         by_kind.setdefault(r.kind, []).append(r)

@@ -25,6 +25,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--domain", default="data/movielens")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--limit", type=int, default=None,
+                    help="only the first N conversations of benchmarks/conversations/<domain>.jsonl")
     args = ap.parse_args()
     from evals.turn_runner import run_conversations
     from graph.agent import make_agent
@@ -33,7 +35,7 @@ def main() -> None:
     settings = LLMSettings.from_env()
     with tempfile.TemporaryDirectory() as mem:
         agent = make_agent(args.domain, memory_path=Path(mem), build=True)
-        recs = run_conversations(agent)
+        recs = run_conversations(agent, limit=args.limit)
     later = [r for r in recs if r.turn >= 1]
     result: dict[str, dict[str, float]] = {}
     for kind in sorted({r.kind for r in later}):

@@ -2,11 +2,15 @@
 
 Cases are sampled from a seeded permutation of the users that have a test item, so the first n cases of a
 seed never change when n grows (a run with --n 100 resumes one with --n 50).
+
+Users are split once, by a hash of their id, into validation users (about VALID_SHARE of them: the only
+ones any constant may be tuned on) and report users (the reported numbers), so no seed can mix them.
 """
 
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,6 +20,13 @@ from models.catalog import LIST_SEP
 from models.domain import Domain
 
 MAX_HISTORY = 10
+VALID_SHARE = 0.2
+SPLITS = ("test", "valid")
+
+
+def is_validation_user(user: str) -> bool:
+    """Stable per user id, independent of seed, n and catalog order."""
+    return zlib.crc32(f"interec-valid:{user}".encode()) % 1000 < VALID_SHARE * 1000
 
 
 @dataclass(frozen=True)
@@ -70,14 +81,21 @@ def item_attributes(domain: Domain, iid: int) -> dict[str, Any]:
 
 
 def make_cases(domain: Domain, n: int, seed: int = 0, max_history: int = MAX_HISTORY,
-               min_history: int = 1) -> list[EvalCase]:
-    """Up to n cases: users with a test target and at least `min_history` earlier positives."""
+               min_history: int = 1, split: str | None = None) -> list[EvalCase]:
+    """Up to n cases: users with a test target and at least `min_history` earlier positives.
+
+    split: "test" (report users), "valid" (validation users, for tuning) or None (every user)."""
+    if split not in (None, *SPLITS):
+        raise ValueError(f"unknown case split {split!r}: use test or valid")
     inter = domain.interactions
     pos = inter[inter["split"].isin(("train", "valid", "test"))]
     tests = pos[pos["split"] == "test"]
     if tests.empty:
         return []
     users = sorted(tests["uid"].unique().tolist())
+    if split is not None:
+        names = dict(zip(tests["uid"].tolist(), tests["user"].tolist(), strict=True))
+        users = [u for u in users if is_validation_user(str(names[u])) == (split == "valid")]
     order = np.random.default_rng(seed).permutation(len(users))
     by_user = {int(u): g for u, g in pos.groupby("uid", sort=False)}
     titles = domain.titles

@@ -33,11 +33,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.llm != "scripted" and args.workers > 1 and args.llm_workers == 1:
         print("note: LLM systems run with --llm-workers 1 (one shared model server); --workers applies to the rest",
               file=sys.stderr)
+    from evals.simulators import REVEAL_BUDGET
+
+    if args.budget is None:
+        args.budget = REVEAL_BUDGET
     domain = load_domain(args.domain, args.artifacts, build=args.build)
     spec = EvalSpec(suite=args.suite, n=args.n, seed=args.seed, simulator=args.simulator, llm=args.llm,
                     systems=[s.strip() for s in args.systems.split(",") if s.strip()] if args.systems else [],
                     max_turns=args.max_turns, workers=args.workers, llm_workers=args.llm_workers, critic=args.critic,
-                    progress=not args.quiet, retry_errors=args.retry_errors)
+                    progress=not args.quiet, retry_errors=args.retry_errors, split=args.split, bank=args.bank,
+                    budget=args.budget)
     try:
         results = run_eval(domain, spec, Path(args.out) if args.out else None, fresh=args.fresh)
     except (RunConfigError, ValueError, LLMError) as e:
@@ -60,6 +65,12 @@ def register(subparsers: Any, add_domain: Callable[[argparse.ArgumentParser], No
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--systems", default=None, help="comma-separated systems (default: all that fit --llm)")
     p.add_argument("--simulator", choices=["templated", "llm"], default="templated")
+    p.add_argument("--split", choices=["test", "valid"], default="test",
+                   help="test: the report users; valid: the validation users (tune constants on these only)")
+    p.add_argument("--bank", choices=["test", "dev"], default="test",
+                   help="the templated simulator's phrasings: test (reported numbers) or dev (tests and tuning)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="facts the templated simulator reveals over a conversation (default evals.simulators.REVEAL_BUDGET)")
     p.add_argument("--llm", choices=["scripted", "local", "env"], default="scripted",
                    help="scripted: no language model; local: the embedded model; env: INTEREC_LLM_* settings")
     p.add_argument("--max-turns", type=int, default=5)

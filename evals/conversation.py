@@ -32,6 +32,7 @@ class TurnRecord:
     sim_regenerated: int = 0
     sim_fallback: bool = False
     error: str | None = None
+    ident_rank: int | None = None  # the target's popularity rank among items matching every fact said so far
 
 
 @dataclass
@@ -45,6 +46,7 @@ class ConversationResult:
     hit_strict: int | None = None
     ended_by_user: bool = False
     seconds: float = 0.0
+    ident_rank: int | None = None  # the same after everything the simulator would reveal (None: not templated)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +67,7 @@ def run_conversation(system: System, simulator: Simulator, case: EvalCase, max_t
     res = ConversationResult(case.case_id, system.name, case.target, case.title)
     session = system.session(case)
     sim = simulator.session(case)
+    res.ident_rank = getattr(sim, "final_rank", None) or getattr(getattr(sim, "fallback", None), "final_rank", None)
     said = sim.first()
     for turn in range(1, max_turns + 1):
         if said.end and not said.text:
@@ -75,7 +78,7 @@ def run_conversation(system: System, simulator: Simulator, case: EvalCase, max_t
         strict = strict_hit(reply.items, case.target)
         res.turns.append(TurnRecord(turn, said.text, reply.message[:3000], list(reply.items), lenient, strict,
                                     round(reply.seconds, 4), reply.llm_calls, said.llm_calls, said.regenerated,
-                                    said.fallback, reply.error))
+                                    said.fallback, reply.error, said.ident_rank))
         if lenient and res.hit_lenient is None:
             res.hit_lenient = turn
         if strict and res.hit_strict is None:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from evals.cases import EvalCase, make_cases
 from evals.explain import EXPLAINERS, aggregate_judgements, explain_case, judge_case
-from evals.simulators import make_simulator
+from evals.simulators import REVEAL_BUDGET, make_simulator
 from evals.suites import SUITES, RunContext
 from evals.systems import LLM_SYSTEMS, NO_LLM_SYSTEMS, System, make_system
 from models.domain import Domain
@@ -52,10 +52,14 @@ class EvalSpec:
     critic: str = "rules"
     progress: bool = True
     retry_errors: bool = False  # rerun cached cases that recorded an error (e.g. an LLM timeout)
+    split: str = "test"  # test: report users; valid: validation users (tuning only)
+    bank: str = "test"  # the templated simulator's phrasing bank: test (reports) or dev (tests, tuning)
+    budget: int = REVEAL_BUDGET  # facts the templated simulator reveals per conversation
 
     def fingerprint(self, domain: Domain) -> dict[str, Any]:
         return {"domain": domain.name, "domain_root": str(domain.config.root), "suite": self.suite, "seed": self.seed,
-                "simulator": self.simulator, "llm": self.llm, "max_turns": self.max_turns}
+                "simulator": self.simulator, "llm": self.llm, "max_turns": self.max_turns, "split": self.split,
+                "bank": self.bank, "budget": self.budget}
 
 
 def default_systems(suite: str, llm: str) -> list[str]:
@@ -67,8 +71,30 @@ def default_systems(suite: str, llm: str) -> list[str]:
 
 
 def default_out(domain: Domain, spec: EvalSpec) -> Path:
-    sim = f"-{spec.simulator}" if spec.suite in ("simulator", "one-turn-retrieval") else ""
-    return Path("runs") / "eval" / f"{domain.name}-{spec.suite}{sim}-{spec.llm}-s{spec.seed}"
+    sim = f"-{spec.simulator}-{spec.bank}" if spec.suite in ("simulator", "one-turn-retrieval") else ""
+    return Path("runs") / "eval" / f"{domain.name}-{spec.suite}{sim}-{spec.llm}-{spec.split}-s{spec.seed}"
+
+
+def provenance(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """The commit a run was measured on (and whether the tree had uncommitted changes) and its command."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                                  timeout=20).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    argv = list(sys.argv if argv is None else argv)
+    if argv and argv[0].endswith("app.py"):
+        argv[0] = "python app.py"
+    return {"commit": git("rev-parse", "HEAD") or "unknown",
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+            "command": " ".join(argv), "artifacts": os.environ.get("INTEREC_ARTIFACTS", "")}
 
 
 def make_llm(kind: str) -> BaseChatModel | None:
@@ -155,7 +181,8 @@ def has_error(record: dict[str, Any]) -> bool:
 
 
 def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dict[str, Any]], run: RunDir,
-              workers: int = 1, progress: bool = True, retry_errors: bool = False) -> tuple[list[dict[str, Any]], int, float]:
+              workers: int = 1, progress: bool = True, retry_errors: bool = False,
+              stamp: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], int, float]:
     """Every case through `fn`, skipping cached ones (and, with retry_errors, redoing cached failures);
     returns (records in case order, newly run, seconds)."""
     records: dict[str, dict[str, Any]] = {}
@@ -172,7 +199,7 @@ def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dic
     try:
         if workers <= 1:
             for c in todo:
-                rec = fn(c)
+                rec = {**fn(c), **(stamp or {})}
                 run.save(name, c.case_id, rec)
                 records[c.case_id] = rec
                 bar.update(1)
@@ -181,7 +208,7 @@ def run_cases(name: str, cases: Sequence[EvalCase], fn: Callable[[EvalCase], dic
                 futures = {pool.submit(fn, c): c for c in todo}
                 for fut in as_completed(futures):
                     c = futures[fut]
-                    rec = fut.result()
+                    rec = {**fut.result(), **(stamp or {})}
                     run.save(name, c.case_id, rec)
                     records[c.case_id] = rec
                     bar.update(1)
@@ -199,7 +226,7 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
     run = RunDir(out or default_out(domain, spec))
     run.check_config(spec.fingerprint(domain), fresh)
     t0 = time.perf_counter()
-    cases = make_cases(domain, spec.n, spec.seed)
+    cases = make_cases(domain, spec.n, spec.seed, split=spec.split)
     if not cases:
         raise ValueError(f"domain {domain.name} has no test cases (users with a held-out test item)")
     (run.root / "cases.jsonl").write_text("\n".join(json.dumps(c.to_json(), ensure_ascii=False) for c in cases) + "\n",
@@ -215,11 +242,12 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
         + (f", simulator {spec.simulator}" if spec.suite in ("simulator", "one-turn-retrieval") else "")
         + f" -> {run.root}")
     results: dict[str, Any] = {"config": {**spec.fingerprint(domain), "n": len(cases), "systems": systems},
-                               "systems": {}, "timings": {}}
+                               "systems": {}, "timings": {}, "provenance": provenance()}
+    hits: dict[str, dict[str, bool]] = {}
     if spec.suite == "explanation":
         _run_explanation(domain, spec, run, cases, systems, llm, results, real_llm)
     else:
-        simulator = make_simulator(spec.simulator, domain, spec.seed, llm)
+        simulator = make_simulator(spec.simulator, domain, spec.seed, llm, spec.bank, spec.budget, spec.max_turns)
         ctx = RunContext(domain, simulator, spec.seed, spec.max_turns)
         suite = SUITES[spec.suite]
         shared: dict[str, Any] = {}
@@ -231,17 +259,27 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
             involves_llm = real_llm and (system.uses_llm or spec.simulator == "llm")
             workers = spec.llm_workers if involves_llm else spec.workers
             try:
+                prov = results["provenance"]
+                stamp = {"commit": prov["commit"][:12] + ("+dirty" if prov["dirty"] else "")}
                 records, new, secs = run_cases(name, cases, partial(suite.run_case, ctx, system), run, workers,
-                                               spec.progress, spec.retry_errors)
+                                               spec.progress, spec.retry_errors, stamp)
             finally:
                 system.close()
             metrics = suite.aggregate(ctx, records)
             metrics["llm"] = spec.llm if system.uses_llm else "none"
+            if getattr(system, "note", ""):
+                metrics["note"] = system.note
+            metrics["provenance"] = results["provenance"]  # kept per system: a merged table names each run
+            made = sorted({str(r.get("commit", "unrecorded")) for r in records})
+            metrics["records_commits"] = made  # the commits the (possibly cached) records were produced at
+            hits[name] = {r["case_id"]: r.get("hit_strict") is not None for r in records if "hit_strict" in r}
             results["systems"][name] = metrics
             results["timings"][name] = {"setup_s": round(setup, 2), "run_s": round(secs, 2), "new_cases": new,
                                         "case_s_mean": round(sum(_case_seconds(r) for r in records) / max(len(records), 1), 4)}
     results["timings"]["total_s"] = round(time.perf_counter() - t0, 2)
     _merge_earlier(run, results)
+    if spec.suite == "simulator":
+        results["paired"] = paired_vs(_all_hits(run, results, hits), "keyword")
     if hasattr(SUITES.get(spec.suite), "finish"):  # suite-level notes over all systems (doke: paired differences)
         SUITES[spec.suite].finish(run.root, cases, results)
     _write_json(run.root / "results.json", results)
@@ -263,6 +301,35 @@ def _merge_earlier(run: RunDir, results: dict[str, Any]) -> None:
     results["config"]["systems"] = list(results["systems"])
     if "pairwise" in old and "pairwise" not in results:
         results["pairwise"] = old["pairwise"]
+
+
+def _all_hits(run: RunDir, results: dict[str, Any], hits: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
+    """Strict hits per case for every system in the table (cached records of systems run earlier too)."""
+    ids = [json.loads(line)["case_id"] for line in (run.root / "cases.jsonl").read_text(encoding="utf-8").splitlines()
+           if line.strip()]
+    out = dict(hits)
+    for name in results["systems"]:
+        if name not in out:
+            recs = [run.load(name, i) for i in ids]
+            out[name] = {r["case_id"]: r.get("hit_strict") is not None for r in recs if r and "hit_strict" in r}
+    return out
+
+
+def paired_vs(hits: dict[str, dict[str, bool]], anchor: str) -> dict[str, dict[str, int]]:
+    """Per system, on the cases both ran: cases it hit and the anchor missed (wins), the reverse (losses)."""
+    if anchor not in hits:
+        return {}
+    base = hits[anchor]
+    out = {}
+    for name, h in hits.items():
+        if name == anchor:
+            continue
+        common = [c for c in h if c in base]
+        out[name] = {"cases": len(common), "wins": sum(h[c] and not base[c] for c in common),
+                     "losses": sum(base[c] and not h[c] for c in common),
+                     "both_hit": sum(h[c] and base[c] for c in common),
+                     "both_miss": sum(not h[c] and not base[c] for c in common)}
+    return out
 
 
 def _case_seconds(rec: dict[str, Any]) -> float:

@@ -89,7 +89,29 @@ class SimulatorSuite:
             "sim_fallbacks": sum(1 for t in turns if t["sim_fallback"]),
             "judges_disagree": sum(1 for r in records if r["hit_lenient"] != r["hit_strict"]),
         })
+        out.update(identifiability(records, k))
         return out
+
+
+def identifiability(records: list[dict[str, Any]], k: int) -> dict[str, Any]:
+    """How much the revealed facts alone give away, and H@k on the cases they do not pin down.
+
+    A case is non-trivial when, after everything the simulator reveals, the target still ranks below
+    NON_TRIVIAL_RANK by popularity among the items matching every fact."""
+    from evals.simulators import NON_TRIVIAL_RANK
+
+    ranks = [r.get("ident_rank") for r in records]
+    if not records or any(x is None for x in ranks):
+        return {}
+    hard = [r for r in records if r["ident_rank"] > NON_TRIVIAL_RANK]
+    out: dict[str, Any] = {"ident_rank_median": float(M.percentile([float(x) for x in ranks], 50)),
+                           "trivial_share": round(1 - len(hard) / len(records), 4), "non_trivial_cases": len(hard)}
+    for judge in ("lenient", "strict"):
+        h = M.hit_within([r[f"hit_{judge}"] for r in hard], k) if hard else 0.0
+        lo, hi = M.wilson(h * len(hard), len(hard)) if hard else (0.0, 0.0)
+        out[f"{judge}_H@{k}_non_trivial"] = round(h, 4)
+        out[f"{judge}_H@{k}_non_trivial_ci95"] = [round(lo, 3), round(hi, 3)]
+    return out
 
 
 # ---- one turn ----------------------------------------------------------------------------------------------

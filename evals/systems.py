@@ -7,8 +7,8 @@ Every system answers with a message (what the lenient judge reads) and the ranke
 |---|---|---|
 | random | no | random items |
 | popularity | no | most popular items (train positives) |
-| keyword | no | graph.hints.read_hints over everything the user said -> SQL filter on the item table -> popularity |
-| dense | no | embedding retrieval of the user's messages |
+| keyword | no | values of any attribute column found verbatim in everything the user said; items by count of matched values, then popularity (independent of graph/ and tools/) |
+| dense | no | embedding retrieval of the user's messages (shares the agent's item index and encoder) |
 | llm | yes | the LLM alone, from its own knowledge; titles resolved to the catalog for the strict judge |
 | chatrec | yes | Chat-Rec: embedding retrieval of 20 candidates, the LLM picks |
 | agent | yes | the interec agent (graph/agent.py); with `--llm scripted` only its code-side planning runs |
@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ahocorasick  # pyahocorasick: the keyword baseline finds 10,000+ values in one pass
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from rapidfuzz import fuzz, process
 
 from evals.cases import EvalCase
 from evals.llmcall import bound
-from graph.hints import FRESH_START, merge_conditions, read_hints, year_column
 from models.catalog import LIST_SEP
 from models.domain import Domain
 from models.resolver import normalise
@@ -65,6 +66,7 @@ class Session(ABC):
 class System(ABC):
     name: str
     uses_llm = False
+    note = ""  # said beside the system's row in reports (e.g. what it shares with the agent)
 
     def __init__(self, domain: Domain, seed: int = 0):
         self.domain = domain
@@ -231,117 +233,107 @@ class _PopularitySession(_BaselineSession):
         return sorted(pool, key=lambda i: (-int(pop[i]), i))
 
 
-@dataclass
-class Conditions:
-    """What the user asked for so far, in the order it was said."""
+class KeywordMatcher:
+    """Every value of every attribute column, found verbatim in a text (any case, whole words only).
 
-    include: list[tuple[str, str]] = field(default_factory=list)
-    exclude: list[tuple[str, str]] = field(default_factory=list)
-    year_min: int | None = None
-    year_max: int | None = None
-    order: list[str] = field(default_factory=list)  # labels in reveal order, for relaxation
+    Independent of the agent's understanding code on purpose (it imports nothing from graph/ or tools/), so
+    a fix there never lifts this anchor. The title is not a value: naming a liked title is not a condition.
+    """
 
+    MIN_LEN = 2
 
-def conversation_conditions(texts: Sequence[str], domain: Domain) -> Conditions:
-    """read_hints over every user message, merged: categories accumulate (a later "no X" wins over an
-    earlier "X"), a year range narrows the previous one (or replaces it when they do not overlap), and
-    "something completely different" starts afresh."""
-    c = Conditions()
-    for text in texts:
-        h = read_hints(text, domain.schema, domain.resolver)
-        if FRESH_START.search(text):
-            c = Conditions()
-        for label in merge_conditions(c, h):
-            if label == "year":  # the latest year statement is the first to relax
-                c.order = [o for o in c.order if o != "year"]
-            c.order.append(label)
-    return c
+    def __init__(self, domain: Domain):
+        self.n_items = len(domain.items)
+        joins = {j.name for j in domain.config.items.joins}
+        postings: dict[str, list[int]] = {}
+        for col in domain.schema.columns:
+            if col.name in ("title", "popularity") or col.name not in domain.items.columns:
+                continue
+            for iid, v in enumerate(domain.items[col.name].tolist()):
+                for value in self._values(v, col.kind, col.name in joins):
+                    postings.setdefault(f"{col.name}={value}", []).append(iid)
+        self.postings = {k: np.unique(np.array(v, dtype=np.int64)) for k, v in postings.items()}
+        by_value: dict[str, list[str]] = {}
+        for key in self.postings:
+            by_value.setdefault(key.split("=", 1)[1], []).append(key)
+        self.automaton = ahocorasick.Automaton()
+        for value, keys in by_value.items():
+            self.automaton.add_word(value, (value, keys))
+        self.automaton.make_automaton()
 
+    @classmethod
+    def _values(cls, v: Any, kind: str, joined: bool) -> list[str]:
+        if v is None or v == "" or (isinstance(v, float) and v != v):
+            return []
+        if kind == "number":
+            out = [f"{float(v):g}"]
+        elif kind == "date":
+            return []  # never said verbatim ("2015-05-28")
+        elif kind == "list":
+            out = str(v).split(LIST_SEP)
+        elif joined:
+            out = str(v).split(",")
+        else:
+            out = [str(v)]
+        return [x.strip().lower() for x in out if len(x.strip()) >= cls.MIN_LEN]
 
-def _sql_literal(v: str) -> str:
-    return "'" + v.replace("'", "''") + "'"
+    def match(self, text: str) -> set[str]:
+        """The column=value keys whose value occurs in `text` as whole words."""
+        low = text.lower()
+        found: set[str] = set()
+        for end, (value, keys) in self.automaton.iter(low):
+            start = end - len(value) + 1
+            if (start > 0 and low[start - 1].isalnum()) or (end + 1 < len(low) and low[end + 1].isalnum()):
+                continue
+            found.update(keys)
+        return found
 
-
-def condition_sql(c: Conditions, domain: Domain, keep: Sequence[str] | None = None) -> str:
-    """A WHERE clause for the conditions whose labels are in `keep` (all when None); "1" for none."""
-    keep = c.order if keep is None else keep
-    parts = []
-    for col, v in c.include:
-        if f"+{col}={v}" in keep:
-            parts.append(f"{col} LIKE {_sql_literal('%' + v + '%')}")
-    for col, v in c.exclude:
-        if f"-{col}={v}" in keep:
-            parts.append(f"({col} IS NULL OR {col} NOT LIKE {_sql_literal('%' + v + '%')})")
-    ycol = year_column(domain.schema)
-    if ycol and "year" in keep:
-        if c.year_min is not None:
-            parts.append(f"{ycol} >= {int(c.year_min)}")
-        if c.year_max is not None:
-            parts.append(f"{ycol} <= {int(c.year_max)}")
-    return " AND ".join(parts) or "1"
+    def scores(self, texts: Sequence[str]) -> Any:
+        """Per item, how many distinct stated values it has."""
+        score = np.zeros(self.n_items, dtype=np.int64)
+        for key in set().union(*(self.match(t) for t in texts)) if texts else ():
+            score[self.postings[key]] += 1
+        return score
 
 
 class KeywordSystem(System):
-    """The strongest simple baseline on templated simulators: exact conditions, popularity order."""
+    """Count of stated values each item has, then popularity (a plain matcher, not the agent's parser)."""
 
     name = "keyword"
 
     def __init__(self, domain: Domain, seed: int = 0):
         super().__init__(domain, seed)
-        pop = domain.popularity
-        self.order = sorted(range(len(pop)), key=lambda i: (-int(pop[i]), i))
-        self.rank_of = {iid: r for r, iid in enumerate(self.order)}
+        self.pop = domain.popularity
+        self.matcher = KeywordMatcher(domain)
 
     def session(self, case: EvalCase) -> Session:
         return _KeywordSession(self, case)
 
-    def matching(self, c: Conditions, keep: Sequence[str]) -> set[int]:
-        where = condition_sql(c, self.domain, keep)
-        if where == "1":
-            return set(range(len(self.domain.items)))
-        ids, _ = self.domain.table.filter_ids(f"SELECT * FROM items WHERE {where}", cap=len(self.domain.items) + 1)
-        return set(ids)
-
-    def ranked(self, c: Conditions, pool: Sequence[int] | None = None) -> list[int]:
-        """Items meeting all conditions by popularity, then those meeting all but the last-said one, ..."""
-        universe = list(pool) if pool is not None else self.order
-        if pool is not None:
-            universe = sorted(universe, key=lambda i: self.rank_of[i])
-        out: list[int] = []
-        taken: set[int] = set()
-        for cut in range(len(c.order), -1, -1):
-            ok = self.matching(c, c.order[:cut])
-            for i in universe:
-                if i in ok and i not in taken:
-                    taken.add(i)
-                    out.append(i)
-            if len(out) >= len(universe) or cut == 0:
-                break
-        return out
+    def ranked(self, texts: Sequence[str], pool: Sequence[int] | None = None) -> list[int]:
+        """Items by number of matched values (descending), then popularity, then id."""
+        score = self.matcher.scores(texts)
+        ids = np.arange(len(score)) if pool is None else np.array(list(pool), dtype=np.int64)
+        if len(ids) == 0:
+            return []
+        order = np.lexsort((ids, -self.pop[ids], -score[ids]))
+        return [int(i) for i in ids[order]]
 
 
 class _KeywordSession(_BaselineSession):
     system: KeywordSystem
 
     def recommend(self, n: int, banned: set[int]) -> list[int]:
-        c = conversation_conditions(self.texts, self.domain)
-        order = self.system.order
-        out: list[int] = []
-        for cut in range(len(c.order), -1, -1):  # relax the last-said condition until n items are found
-            ok = self.system.matching(c, c.order[:cut])
-            out += [i for i in order if i in ok and i not in banned and i not in out][: n - len(out)]
-            if len(out) >= n:
-                break
-        return out[:n]
+        return _top_excluding(self.system.ranked(self.texts), n, banned)
 
     def rank_candidates(self, pool: list[int]) -> list[int]:
-        return self.system.ranked(conversation_conditions(self.texts, self.domain), pool)
+        return self.system.ranked(self.texts, pool)
 
 
 class DenseSystem(System):
     """Embedding retrieval of what the user said (the item index of the domain)."""
 
     name = "dense"
+    note = "shares the agent's item index and encoder"
 
     def __init__(self, domain: Domain, seed: int = 0):
         super().__init__(domain, seed)

@@ -16,6 +16,7 @@ from tests.unit.rec_fixtures import ToyDomain
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.ci  # tiny tensors: runs in CI
 def test_contrastive_loss_masks_duplicate_positives():
     q = torch.eye(3)
     docs = torch.eye(3).repeat(2, 1)
