@@ -28,7 +28,7 @@ AT_MOST = r"under|below|beneath|less than|lower than|cheaper than|shorter than|f
           r"no more than|not more than|not over|max(?:imum)?|within|<=|<|≤"
 AT_LEAST = r"over|above|more than|greater than|higher than|longer than|bigger than|larger than|at least|" \
            r"no less than|not less than|min(?:imum)?|>=|>|≥"
-ABOUT = r"around|about|approximately|roughly|close to|near|~"
+ABOUT = r"around|about|approximately|close to|near|~"
 BEFORE = r"before|prior to|older than|earlier than|pre|until|till|up to|up until|no later than"
 AFTER = r"after|since|newer than|later than|post|from after|no earlier than|starting|beginning"
 
