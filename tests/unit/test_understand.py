@@ -123,3 +123,18 @@ def test_words_by_meaning_use_the_encoder(ml_domain) -> None:  # type: ignore[no
     scary = r.read("a frightening movie").include
     assert scary and all(v.lower() in ("horror", "scary", "creepy", "frightening") for _, v in scary), scary
     assert r.read("please hurry up").include == []
+
+
+def test_the_domains_own_words_from_config(tmp_path: Path, artifacts_root: Path) -> None:
+    """`[understanding]` low / zero / units: "cheap", "free", "bucks" mean what this catalog's config says."""
+    subprocess.run([sys.executable, str(ROOT / "benchmarks/domains/store/generate.py"), "--out", str(tmp_path),
+                    "--items", "500", "--seed", "1"], check=True, capture_output=True)
+    cfg = (tmp_path / "domain.toml").read_text().replace('name = "store"', 'name = "storewords"')
+    (tmp_path / "domain.toml").write_text(cfg + '\n[understanding]\nlow = { price = ["cheap"] }\n'
+                                          'zero = { price = ["free"] }\nunits = { price = ["buck"] }\n')
+    r = Reader(_build(tmp_path, artifacts_root))
+    cheap = r.read("cheap ones please").range_for("price")
+    assert cheap is not None and cheap[0] is None and 0 < cheap[1] < 20
+    assert r.read("free games").range_for("price") == (None, 0.0)
+    assert r.read("around 20 bucks").range_for("price") == (16.0, 24.0)
+    assert r.read("cheap ones").residual == []
