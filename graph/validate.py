@@ -228,12 +228,16 @@ def _ensure_rank(out: Repaired, profile: dict[str, list[str]], named: list[str],
     ranks = [s for s in out.steps if s["tool"] == "rank"]
     likes = [x for x in profile.get("like", []) if x not in named and not is_attribute(x)]
     dislikes = [x for x in profile.get("dislike", []) if not is_attribute(x)]
+    has_sim = any(s["tool"] in ("similar", "retrieve") for s in out.steps)
+    # liked items known: the personal ranker (with the similarity step's scores as a prior); else similarity
+    by = "preference" if (named or likes) else ("similarity" if has_sim else "popularity")
     if not ranks:
-        has_sim = any(s["tool"] in ("similar", "retrieve") for s in out.steps)
-        by = "similarity" if has_sim else ("preference" if (named or likes) else "popularity")
         out.steps.append({"tool": "rank", "by": by, "prefer": list(named), "avoid": []})
         out.notes.append(f"added ranking by {by}")
         ranks = [out.steps[-1]]
+    elif ranks[-1].get("by") != by and (named or likes):
+        out.notes.append(f"ranking by {by}, not {ranks[-1].get('by')}: the user named items they like")
+        ranks[-1]["by"] = by
     for r in ranks[-1:]:
         prefer = _dedupe([*r.get("prefer", []), *named, *likes])[:8]
         avoid = _dedupe([*r.get("avoid", []), *unwanted, *dislikes])[:8]
