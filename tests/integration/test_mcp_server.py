@@ -23,6 +23,7 @@ from tests.integration.fake_tool_model import ToolCallingFake, call, tool_json
 from tests.integration.serving_support import free_port
 
 pytest.importorskip("mcp")
+pytest.importorskip("langchain_mcp_adapters")
 pytestmark = pytest.mark.anyio
 TOOLS = {"filter_items", "retrieve_items", "similar_items", "rank_for_user", "lookup_items", "item_knowledge",
          "explain_item", "catalog_sql", "chat"}
