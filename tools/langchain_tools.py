@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from models.catalog import LIST_SEP
 from models.domain import Domain, load_domain
@@ -25,17 +25,14 @@ from models.item_table import TableSchema
 from tools.bus import Bus
 from tools.catalog_tools import Op
 from tools.context import ToolContext
-from tools.registry import run_plan_step
+from tools.registry import Args, run_plan_step
 
 MAX_TEXT = 160  # characters of a text attribute in an output
 MAX_LIST = 8  # values of a list attribute in an output
 MAX_NOTE = 200
 
 
-class ToolArgs(BaseModel):
-    """Arguments of an agent tool: unknown keys are errors, so a model's typo is reported, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")
+ToolArgs = Args  # unknown keys are errors, so a model's typo is reported, not ignored
 
 
 def _columns(schema: TableSchema) -> tuple[str, ...]:
