@@ -241,8 +241,9 @@ def test_server_turn_traced_and_collector_down(ml_domain_indexed, artifacts_root
             assert not fake.runs
             assert len([ln for ln in out.splitlines() if "LangSmith" in ln]) <= 2, out[-3000:]
     # whole-process numbers include uvicorn's graceful stop and native unloading; a stall of the old kind (the
-    # sender threads joined with retries) would show here as tens of seconds to minutes
-    assert stop_s["refused"] < stop_s["up"] + 10, stop_s
+    # sender threads joined with retries) would show here as minutes; under load native unloading alone varies
+    # by ~8 s (measured: tracing off 16.9 s, collector refused 15.6 s, Python's part 0.2-0.3 s of either)
+    assert stop_s["refused"] < stop_s["up"] + 20, stop_s
 
 
 @pytest.mark.anyio
