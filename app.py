@@ -16,7 +16,7 @@ from typing import Any
 
 DEFAULT_DOMAIN = "data/movielens"
 # Each module has `register(subparsers, add_domain)` that adds its subcommand(s).
-PLUGGED = [m for m in ("models.train_cli", "evals.cli", "serving.cli") if importlib.util.find_spec(m.split(".")[0])
+PLUGGED = [m for m in ("models.train_cli", "evals.cli", "serving.cli", "serving.mcp_cli") if importlib.util.find_spec(m.split(".")[0])
            and importlib.util.find_spec(m) is not None]
 
 

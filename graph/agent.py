@@ -92,7 +92,9 @@ class Agent:
     graph: Any
 
     def config(self, thread_id: str, user_id: str = "default", **settings: Any) -> dict[str, Any]:
-        return {"configurable": {"thread_id": thread_id, "user_id": user_id, **settings}, "recursion_limit": 40}
+        # metadata: what a trace is filed under (LangSmith); message text stays in the runs' inputs only
+        return {"configurable": {"thread_id": thread_id, "user_id": user_id, **settings}, "recursion_limit": 40,
+                "metadata": {"user_id": user_id, "thread_id": thread_id, "domain": str(self.deps.domain.name)}}
 
     def ask(self, text: str, thread_id: str, user_id: str = "default", **settings: Any) -> dict[str, Any]:
         """One turn; returns the final state (reply = state["messages"][-1])."""
@@ -113,6 +115,9 @@ def make_deps(domain: Domain, llm: BaseChatModel, memory_path: Path | None = Non
 def make_agent(domain_path: str | Path, llm: BaseChatModel | None = None, artifacts: str | Path | None = None,
                checkpointer: Any = None, memory_path: Path | None = None, critic: str = "rules",
                build: bool = False) -> Agent:
+    from models.tracing import configure_from_env
+
+    configure_from_env()  # LANGSMITH_TRACING=true: a bounded client (no exit stall, no key in logs)
     domain = load_domain(domain_path, artifacts, build=build)
     if llm is None:
         from models.llm import get_chat_model

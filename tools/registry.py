@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, create_model
 
 from models.item_table import TableSchema
@@ -54,6 +54,8 @@ def register_tool(spec: ToolSpec) -> ToolSpec:
 
 def get_tool(name: str) -> ToolSpec:
     if name not in _REGISTRY:
+        import tools.builtin  # noqa: F401 - registers the built-in tools on first use
+    if name not in _REGISTRY:
         raise KeyError(f"unknown tool '{name}' (known: {', '.join(_REGISTRY)})")
     return _REGISTRY[name]
 
@@ -62,20 +64,6 @@ def all_tools() -> list[ToolSpec]:
     import tools.builtin  # noqa: F401 - registers the built-in tools on first use
 
     return list(_REGISTRY.values())
-
-
-def as_langchain_tool(spec: ToolSpec, ctx: ToolContext) -> StructuredTool:
-    """Wrap a tool for use outside the graph: each call runs on a fresh bus and returns its output."""
-    args_model = spec.make_args(ctx.domain.schema)
-
-    def _call(**kwargs: Any) -> str:
-        bus = Bus()
-        out = spec.run(ctx, bus, args_model(**kwargs))
-        if bus.rows:
-            return out + "\n" + "\n".join(str(r) for r in bus.rows[:20])
-        return out
-
-    return StructuredTool.from_function(_call, name=spec.name, description=spec.description, args_schema=args_model)
 
 
 class _StepRun(BaseTool):
@@ -92,3 +80,16 @@ def run_step(spec: ToolSpec, ctx: ToolContext, bus: Bus, args: Any) -> str:
     """Run one step as a named run ("tool:<name>"); callbacks come from the caller's context."""
     step = _StepRun(name=f"tool:{spec.name}", fn=lambda: spec.run(ctx, bus, args))
     return str(step.invoke(args.model_dump_json()))
+
+
+def run_plan_step(ctx: ToolContext, bus: Bus, step: dict[str, Any]) -> str:
+    """One plan step {"tool": name, ...args}: validated by the tool's own per-domain argument model, run as
+    `run_step`, recorded on the bus. Raises on bad input or a failing tool (callers decide what a failure means).
+
+    The same path as the agent's execute node, for code outside the graph (tools/langchain_tools.py)."""
+    spec = get_tool(str(step.get("tool", "?")))
+    args = {k: v for k, v in step.items() if k != "tool"}
+    parsed = spec.make_args(ctx.domain.schema).model_validate(args)
+    out = run_step(spec, ctx, bus, parsed)
+    bus.record(spec.name, args, out, visible=spec.family in ("lookup", "map"))
+    return out
