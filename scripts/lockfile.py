@@ -23,6 +23,7 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
@@ -48,7 +49,7 @@ def extra_pins(makefile: Path) -> list[str]:
     return pins
 
 
-def declared(pyproject: Path, makefile: Path) -> dict[str, object]:
+def declared(pyproject: Path, makefile: Path) -> dict[str, Any]:
     """Everything the lock is resolved from; its hash goes in the lock header."""
     project = tomllib.loads(pyproject.read_text())
     return {
@@ -60,7 +61,7 @@ def declared(pyproject: Path, makefile: Path) -> dict[str, object]:
     }
 
 
-def digest(spec: dict[str, object]) -> str:
+def digest(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
@@ -72,18 +73,18 @@ def pins(lock_text: str) -> dict[str, str]:
     return {_norm(m.group(1)): m.group(2) for m in PIN.finditer(lock_text)}
 
 
-def extras_of(spec: dict[str, object], lock: Path) -> list[str]:
+def extras_of(spec: dict[str, Any], lock: Path) -> list[str]:
     """The extras a lock file covers: its separate extra, or (the main lock) every other extra."""
     for extra, path in SEPARATE.items():
         if lock.name == path.name:
             return [extra]
-    return [e for e in spec["optional-dependencies"] if e not in SEPARATE]  # type: ignore[attr-defined]
+    return [e for e in spec["optional-dependencies"] if e not in SEPARATE]
 
 
-def pins_for(spec: dict[str, object], lock: Path) -> list[str]:
+def pins_for(spec: dict[str, Any], lock: Path) -> list[str]:
     """The Makefile's pins a lock carries: all of them in the main lock, only torch in a separate one
     (`langgraph dev` talks to an LLM endpoint; the embedded model's weights stay in the project venv)."""
-    pins: list[str] = spec["extra-pins"]  # type: ignore[assignment]
+    pins: list[str] = spec["extra-pins"]
     return pins if lock.name == LOCK.name else [p for p in pins if p.startswith("torch==")]
 
 
@@ -93,8 +94,8 @@ def problems(pyproject: Path = ROOT / "pyproject.toml", lock: Path = LOCK, makef
         from packaging.requirements import Requirement
         from packaging.version import Version
     except ImportError:  # a bare interpreter before the venv exists: pip always vendors packaging
-        from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef]
-        from pip._vendor.packaging.version import Version  # type: ignore[no-redef]
+        from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
+        from pip._vendor.packaging.version import Version  # type: ignore[assignment]
 
     if not lock.exists():
         return [f"{lock.name} is missing"]
@@ -107,9 +108,9 @@ def problems(pyproject: Path = ROOT / "pyproject.toml", lock: Path = LOCK, makef
     elif found.group(1) != digest(spec):
         out.append("pyproject.toml's dependencies (or the Makefile's torch / model pins) changed since the lock was made")
     pinned = pins(text)
-    reqs = list(spec["dependencies"]) + list(spec["build-system"])  # type: ignore[arg-type]
+    reqs = list(spec["dependencies"]) + list(spec["build-system"])
     for extra in extras_of(spec, lock):
-        reqs += spec["optional-dependencies"].get(extra, [])  # type: ignore[attr-defined]
+        reqs += spec["optional-dependencies"].get(extra, [])
     reqs += pins_for(spec, lock)
     env = {"python_version": PYTHON_VERSION, "python_full_version": f"{PYTHON_VERSION}.0",
            "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "extra": ""}
@@ -132,7 +133,7 @@ def lock(pyproject: Path = ROOT / "pyproject.toml", out: Path = LOCK, makefile: 
     spec = declared(pyproject, makefile)
     with tempfile.TemporaryDirectory() as tmp:
         extra = Path(tmp) / "extra.in"
-        extra.write_text("\n".join([*pins_for(spec, out), *spec["build-system"]]) + "\n")  # type: ignore[misc]
+        extra.write_text("\n".join([*pins_for(spec, out), *spec["build-system"]]) + "\n")
         extras = [a for e in extras_of(spec, out) for a in ("--extra", e)]
         cmd = [uv, "pip", "compile", str(pyproject), str(extra), *extras, "--python-version", PYTHON_VERSION,
                "--find-links", LOCAL_WHEELS, "--no-header", "--no-annotate", "--quiet", "-o", str(Path(tmp) / "out.txt")]
