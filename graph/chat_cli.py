@@ -87,7 +87,8 @@ class ReplyPrinter:
         self.later = []
 
 
-def turn(agent: Agent, text: str, thread: str, user: str, settings: dict[str, Any], out: Any = sys.stdout) -> int:
+def turn(agent: Agent, text: str, thread: str, user: str, settings: dict[str, Any], out: Any = None) -> int:
+    out = out or sys.stdout  # looked up per call: a stdout swapped after import (tests, redirection) is honoured
     printer = ReplyPrinter(out)
     for ev in stream_turn(agent, text, thread, user, **settings):
         if ev["type"] == "progress" and ev.get("text"):
