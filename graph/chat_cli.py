@@ -10,6 +10,7 @@ from typing import Any
 
 from graph.agent import Agent, InputError, make_agent
 from graph.nodes.common import RANKS
+from graph.sentences import last_boundary
 from graph.session import stream_turn
 from memory.paths import memory_dir
 
@@ -41,23 +42,61 @@ def new_thread(user: str) -> str:
     return str(data[user])
 
 
-def turn(agent: Agent, text: str, thread: str, user: str, settings: dict[str, Any], out: Any = sys.stdout) -> int:
-    streaming = False
+class ReplyPrinter:
+    """Writes one streamed reply so that it reads like a finished answer.
+
+    Tokens are shown up to the last finished sentence; the unfinished tail waits for the final reply,
+    so text that the final reply drops (cut at the token cap) never appears. When the final reply only
+    adds to what is shown (the grounding check appended items, or kept everything), just the addition is
+    written; only when it changed shown text is the checked reply printed in full under a note.
+    Progress that arrives after the reply has started ("noted your tastes") is written after it, on
+    its own lines."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.streamed = ""  # every token so far
+        self.shown = ""  # the prefix of `streamed` written to the terminal (no trailing white space)
+        self.later: list[str] = []
+
+    def progress(self, text: str) -> None:
+        if self.streamed:
+            self.later.append(text)
+        else:
+            self.out.write(f"{DIM}  ... {text}{RESET}\n")
+
+    def token(self, text: str) -> None:
+        if not self.streamed and text:
+            self.out.write("agent> ")
+        self.streamed += text
+        upto = self.streamed[:last_boundary(self.streamed)].rstrip()
+        if len(upto) > len(self.shown):
+            self.out.write(upto[len(self.shown):])
+            self.shown = upto
+
+    def final(self, reply: str) -> None:
+        reply = reply.strip()
+        if not self.streamed:
+            self.out.write(f"agent> {reply}\n")
+        elif reply.startswith(self.shown):
+            rest = reply[len(self.shown):]
+            self.out.write((rest.lstrip(" ") if self.shown else rest) + "\n")
+        else:
+            self.out.write(f"\n{DIM}  (checked against the catalog; final answer:){RESET}\nagent> {reply}\n")
+        for text in self.later:
+            self.out.write(f"{DIM}  ... {text}{RESET}\n")
+        self.later = []
+
+
+def turn(agent: Agent, text: str, thread: str, user: str, settings: dict[str, Any], out: Any = None) -> int:
+    out = out or sys.stdout  # looked up per call: a stdout swapped after import (tests, redirection) is honoured
+    printer = ReplyPrinter(out)
     for ev in stream_turn(agent, text, thread, user, **settings):
         if ev["type"] == "progress" and ev.get("text"):
-            out.write(f"{DIM}  ... {ev['text']}{RESET}\n")
+            printer.progress(ev["text"])
         elif ev["type"] == "token":
-            if not streaming:
-                out.write("agent> ")
-                streaming = True
-            out.write(ev["text"])
+            printer.token(ev["text"])
         elif ev["type"] == "final":
-            if streaming:
-                out.write("\n")
-            if not ev["streamed_ok"]:
-                if streaming:
-                    out.write(f"{DIM}  (checked against the catalog; final answer:){RESET}\n")
-                out.write(f"agent> {ev['reply']}\n")
+            printer.final(ev["reply"])
         out.flush()
     return 0
 

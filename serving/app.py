@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -24,24 +24,42 @@ from memory.checkpoint import open_async_checkpointer
 from serving.limits import BodyLimit
 from serving.routes_catalog import router as catalog_router
 from serving.routes_chat import router as chat_router
-from serving.runtime import Runtime
+from serving.runtime import Runtime, domain_path_param
 from serving.settings import Settings
 from serving.tracing import tracing
 from serving.warmup import warm_up
 
 STATIC = Path(__file__).parent / "static"
-AgentFactory = Callable[[Any], Agent]  # checkpointer -> agent
+AgentFactory = Callable[[Any], "Agent | list[Agent]"]  # checkpointer -> agent, or one agent per domain (default first)
 log = logging.getLogger("interec.serving")
 
 
 def default_agent_factory(settings: Settings) -> AgentFactory:
-    def factory(checkpointer: Any) -> Agent:
+    def factory(checkpointer: Any) -> Agent | list[Agent]:
         from graph.agent import make_agent
 
-        return make_agent(settings.domain, artifacts=settings.artifacts, checkpointer=checkpointer,
-                          memory_path=settings.memory_dir, critic=settings.critic, build=settings.build)
+        if len(settings.domains) == 1:
+            return make_agent(settings.domain, artifacts=settings.artifacts, checkpointer=checkpointer,
+                              memory_path=settings.memory_dir, critic=settings.critic, build=settings.build)
+        from models.llm import get_chat_model
+
+        llm = get_chat_model()  # one LLM (one embedded model server) for every catalog
+        return [make_agent(d, llm=llm, artifacts=settings.artifacts, checkpointer=checkpointer,
+                           memory_path=settings.memory_dir, critic=settings.critic, build=settings.build)
+                for d in settings.domains]
 
     return factory
+
+
+def runtimes_for(agents: list[Agent], settings: Settings, callbacks: list[Any]) -> dict[str, Runtime]:
+    """One runtime per domain, by domain name; the first is the default and keeps un-namespaced threads."""
+    out: dict[str, Runtime] = {}
+    for n, agent in enumerate(agents):
+        name = str(agent.deps.domain.name)
+        if name in out:
+            raise ValueError(f"two served domains are both named '{name}'; each needs its own name")
+        out[name] = Runtime(agent, settings, callbacks, namespace="" if n == 0 else name)
+    return out
 
 
 def _limit_torch(n: int) -> None:
@@ -66,10 +84,12 @@ def _lifespan(settings: Settings, factory: AgentFactory) -> Callable[[FastAPI], 
         try:
             async with open_async_checkpointer(settings.checkpoint_url) as saver:
                 await loop.run_in_executor(executor, _limit_torch, settings.torch_threads)
-                agent = await loop.run_in_executor(executor, factory, saver)
+                made = await loop.run_in_executor(executor, factory, saver)
+                agents = made if isinstance(made, list) else [made]
                 if settings.warmup:
-                    await loop.run_in_executor(executor, warm_up, agent)
-                async with _serving(app, settings, agent):
+                    for agent in agents:
+                        await loop.run_in_executor(executor, warm_up, agent)
+                async with _serving(app, settings, agents):
                     yield
         finally:
             loop._default_executor = previous  # type: ignore[attr-defined]
@@ -79,20 +99,23 @@ def _lifespan(settings: Settings, factory: AgentFactory) -> Callable[[FastAPI], 
 
 
 @asynccontextmanager
-async def _serving(app: FastAPI, settings: Settings, agent: Agent) -> AsyncIterator[None]:
-    """Routes that need the compiled graph (LangServe's) are added here, once the graph exists."""
+async def _serving(app: FastAPI, settings: Settings, agents: list[Agent]) -> AsyncIterator[None]:
+    """Routes that need the compiled graph (LangServe's, for the default domain) are added here, once it exists."""
     with tracing(settings) as callbacks:
+        runtimes = runtimes_for(agents, settings, callbacks)
         if settings.langserve and not getattr(app.state, "langserve_mounted", False):
             from serving.langserve_routes import mount_langserve
 
-            mount_langserve(app, agent.graph)
+            mount_langserve(app, agents[0].graph)
             app.state.langserve_mounted = True
-        app.state.runtime = Runtime(agent, settings, callbacks)
-        log.info("interec serving domain %s", agent.deps.domain.name)
+        app.state.runtimes = runtimes
+        app.state.runtime = next(iter(runtimes.values()))
+        log.info("interec serving domain(s) %s", ", ".join(runtimes))
         try:
             yield
         finally:
             app.state.runtime = None
+            app.state.runtimes = {}
 
 
 def create_app(settings: Settings | None = None, agent_factory: AgentFactory | None = None) -> FastAPI:
@@ -102,6 +125,7 @@ def create_app(settings: Settings | None = None, agent_factory: AgentFactory | N
                               "catalog look-ups, the caller's profile, and a web chat at /.")
     app.state.settings = settings
     app.state.runtime = None
+    app.state.runtimes = {}
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(InputError)
@@ -110,11 +134,23 @@ def create_app(settings: Settings | None = None, agent_factory: AgentFactory | N
 
     app.include_router(chat_router)
     app.include_router(catalog_router)
+    # the same routes per domain: /d/{name}/chat/stream, /d/{name}/items, /d/{name}/profile, ...
+    per_domain = [Depends(domain_path_param)]
+    app.include_router(chat_router, prefix="/d/{domain}", dependencies=per_domain)
+    app.include_router(catalog_router, prefix="/d/{domain}", dependencies=per_domain)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/domains", tags=["service"], summary="The catalogs served here, the default first (no key needed)")
+    async def domains() -> dict[str, Any]:
+        runtimes: dict[str, Runtime] = app.state.runtimes or {}
+        return {"default": next(iter(runtimes), None),
+                "domains": [{"name": n, "items": rt.agent.deps.domain.n_items,
+                             "item_word": rt.agent.deps.domain.config.item_word, "prefix": f"/d/{n}"}
+                            for n, rt in runtimes.items()]}
 
     return app
 

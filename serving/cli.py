@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+DEFAULT_DOMAIN = "data/movielens"
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
@@ -19,9 +21,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from models.domain import load_domain
     from serving.settings import Settings
 
-    # Build (or check) the domain once here, so workers never race to build it.
-    load_domain(args.domain, args.artifacts, build=not args.no_build, progress=True)
-    os.environ["INTEREC_DOMAIN"] = str(Path(args.domain).resolve())
+    # Build (or check) every domain once here, so workers never race to build it.
+    paths = list(dict.fromkeys(args.domain or [DEFAULT_DOMAIN]))
+    names = [load_domain(d, args.artifacts, build=not args.no_build, progress=True).name for d in paths]
+    if len(set(names)) < len(names):
+        print(f"error: two --domain folders have the same domain name ({', '.join(names)}); "
+              "each served catalog needs its own name", file=sys.stderr)
+        return 2
+    resolved = [str(Path(d).resolve()) for d in paths]
+    os.environ["INTEREC_DOMAIN"] = resolved[0]
+    if len(resolved) > 1:  # the first is the default (un-prefixed routes); every one is under /d/{name}/
+        os.environ["INTEREC_DOMAINS"] = ",".join(resolved)
+    else:
+        os.environ.pop("INTEREC_DOMAINS", None)
     if args.artifacts:
         os.environ["INTEREC_ARTIFACTS"] = str(Path(args.artifacts).resolve())
     os.environ["INTEREC_CRITIC"] = args.critic
@@ -39,8 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any, add_domain: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = subparsers.add_parser("serve", help="HTTP API (LangServe /agent, SSE /chat/stream) and web chat at /")
+    p = subparsers.add_parser("serve", help="HTTP API (LangServe /agent, SSE /chat/stream) and web chat at /",
+                              conflict_handler="resolve")
     add_domain(p)
+    p.add_argument("--domain", action="append", default=None, metavar="DOMAIN",
+                   help=f"domain folder (default {DEFAULT_DOMAIN}); repeat it to serve several catalogs with one LLM: "
+                        "each under /d/{name}/..., the first also at the plain routes")
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1,

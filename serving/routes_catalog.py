@@ -20,6 +20,8 @@ router = APIRouter()
 @router.get("/health", tags=["service"], summary="Liveness and what this worker is connected to (no key needed)")
 async def health(request: Request) -> dict[str, Any]:
     rt = getattr(request.app.state, "runtime", None)
+    if rt is not None and "domain" in request.path_params:
+        rt = runtime_of(request)  # /d/{domain}/health: that domain's, 404 for one not served
     s = request.app.state.settings
     host = os.environ.get("INTEREC_CHROMA_HOST")
     out: dict[str, Any] = {"status": "ok" if rt else "starting", "worker": os.getpid(), "auth": bool(s.api_keys),

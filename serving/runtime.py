@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 
 from graph.agent import Agent
 from graph.nodes.common import RANKS
@@ -27,6 +27,9 @@ class Runtime:
     settings: Settings
     callbacks: list[Any] = field(default_factory=list)  # the LangSmith tracer when tracing is on
     running: dict[str, int] = field(default_factory=dict)  # internal thread id -> turns in flight here
+    # "" for the default domain (its thread ids are those of a one-domain server); a further domain's
+    # name, so the same user and thread id in two catalogs are two conversations in the shared checkpointer
+    namespace: str = ""
 
     @property
     def domain_name(self) -> str:
@@ -34,7 +37,7 @@ class Runtime:
 
     def run_config(self, ident: Identity, thread_id: str, mode: str = "accuracy",
                    reply_style: str = "concise", rank: str = "tools") -> dict[str, Any]:
-        internal = ident.thread(thread_id)
+        internal = ident.thread(thread_id) + (f"@{self.namespace}" if self.namespace else "")  # '@' is never in an id
         mode = mode if mode in ("accuracy", "diversity") else "accuracy"
         reply_style = reply_style if reply_style in ("concise", "detailed") else "concise"
         extra = {"rank": rank} if rank in RANKS and rank != "tools" else {}  # an LLM re-rank of the tools' top items
@@ -48,7 +51,19 @@ class Runtime:
 
 
 def runtime_of(request: Request) -> Runtime:
+    """The default domain's runtime, or under /d/{domain}/... that domain's."""
+    name = request.path_params.get("domain")
     rt = getattr(request.app.state, "runtime", None)
     if rt is None:
         raise HTTPException(503, "the agent is still starting")
-    return rt
+    if name is None:
+        return rt
+    runtimes: dict[str, Runtime] = getattr(request.app.state, "runtimes", None) or {rt.domain_name: rt}
+    if name not in runtimes:
+        raise HTTPException(404, f"no domain '{name}' on this server; it serves {', '.join(runtimes)}")
+    return runtimes[name]
+
+
+def domain_path_param(domain: str = Path(description="a served domain's name (GET /domains lists them)")) -> str:
+    """Declares /d/{domain} in the OpenAPI schema of the per-domain routes; runtime_of reads it."""
+    return domain

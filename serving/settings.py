@@ -22,6 +22,9 @@ def _env(*names: str, default: str = "") -> str:
 @dataclass
 class Settings:
     domain: str = "data/movielens"
+    # more catalogs served by the same app under /d/{name}/... (`serve --domain A --domain B`); `domain` is
+    # the first and default one, the one the un-prefixed routes serve
+    extra_domains: list[str] = field(default_factory=list)
     artifacts: str | None = None
     checkpoint_url: str | None = None  # None -> open_async_checkpointer's default (SQLite in the memory dir)
     memory_dir: Path | None = None  # profiles (embedded Chroma) and threads; None -> INTEREC_MEMORY_DIR
@@ -43,8 +46,10 @@ class Settings:
         key = _env("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY") or None
         tracing = _env("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2").lower() in TRUE and key is not None
         mem = os.environ.get("INTEREC_MEMORY_DIR")
+        domains = [d.strip() for d in os.environ.get("INTEREC_DOMAINS", "").split(",") if d.strip()]
         s = cls(
-            domain=_env("INTEREC_DOMAIN", default="data/movielens"),
+            domain=domains[0] if domains else _env("INTEREC_DOMAIN", default="data/movielens"),
+            extra_domains=domains[1:],
             artifacts=os.environ.get("INTEREC_ARTIFACTS") or None,
             checkpoint_url=os.environ.get("INTEREC_CHECKPOINT_URL") or None,
             memory_dir=Path(mem).expanduser() if mem else None,
@@ -63,3 +68,8 @@ class Settings:
         for k, v in overrides.items():
             setattr(s, k, v)
         return s
+
+    @property
+    def domains(self) -> list[str]:
+        """Every served domain folder, the default first."""
+        return list(dict.fromkeys([self.domain, *self.extra_domains]))

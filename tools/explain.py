@@ -91,8 +91,8 @@ def explain(ctx: ToolContext, history: Sequence[int], target: int) -> Explanatio
             best = sorted((h for h in use if contrib[h] > 0), key=lambda h: -contrib[h])
             cited = [h for h in best if contrib[h] >= MIN_SHARE_OF_TOP * top][:MAX_CITED]
         for h in cited:
-            facts.append(Fact(t, "sasrec", f"without {short_title(titles[h])} our model's score for it drops by "
-                                           f"{contrib[h]:.2f}", {"history_iid": h, "delta": contrib[h]}, contrib[h]))
+            facts.append(Fact(t, "sasrec", f"picked mainly because you liked {short_title(titles[h])}",
+                              {"history_iid": h, "delta": contrib[h]}, contrib[h]))
     # shared attribute values: cited items first, then the liked item that shares most
     shared_any = False
     if cols and hist:
@@ -119,13 +119,13 @@ def explain(ctx: ToolContext, history: Sequence[int], target: int) -> Explanatio
             h = hist[i]
             co_any = True
             pct = round(100 * p)
-            facts.append(Fact(t, "co_liked", f"{pct}% of the {int(base[i])} users who liked {short_title(titles[h])} "
-                                             f"also liked it", {"history_iid": h, "percent": pct, "both": both,
-                                                                "base": int(base[i])}, float(p)))
+            facts.append(Fact(t, "co_liked", f"liked by {pct}% of the {int(base[i])} people who liked "
+                                             f"{short_title(titles[h])}", {"history_iid": h, "percent": pct, "both": both,
+                                                                           "base": int(base[i])}, float(p)))
     nothing = not cited and not shared_any and not co_any
     if nothing:
         likes = int(ctx.popularity[t])
-        facts.append(Fact(t, "popularity", f"it is liked by {likes} users in our data", {"likes": likes}, 0.0))
+        facts.append(Fact(t, "popularity", f"{likes} people in our data liked it", {"likes": likes}, 0.0))
     exp = Explanation(t, hist, facts, cited, contrib, METHOD, "", nothing)
     exp.text = template_text(ctx, exp)
     return exp
@@ -136,6 +136,7 @@ def template_text(ctx: ToolContext, exp: Explanation) -> str:
     titles = ctx.domain.titles
     word = ctx.domain.config.item_word
     name = short_title(titles[exp.target])
+    cols = _join(_list_columns(ctx)) or "attributes"  # the catalog's own column names: "genres and tags"
     by = {k: [f for f in exp.facts if f.kind == k] for k in ("attribute", "sasrec", "shared", "co_liked", "popularity")}
     out = [f"Why {name}:"]
     if by["attribute"]:
@@ -144,18 +145,17 @@ def template_text(ctx: ToolContext, exp: Explanation) -> str:
         if not exp.history:
             out.append(f"I don't know any {word}s you liked, so I cannot link it to your taste.")
         else:
-            out.append(f"Honestly, it shares nothing with the {word}s you liked: no attribute values in common, not "
-                       f"enough users who liked them also liked it, and none of them raises our model's score for it.")
+            out.append(f"Honestly, it shares nothing with the {word}s you liked: no {cols} in common, too few "
+                       f"people who liked them also liked it, and none of them counted towards picking it.")
         out.append(f"It came up for other reasons: {by['popularity'][0].text}.")
         return " ".join(out)
     if by["sasrec"]:
         names = [short_title(titles[f.evidence["history_iid"]]) for f in by["sasrec"]]
-        drops = "; ".join(f"without {n} by {f.evidence['delta']:.2f}" for n, f in zip(names, by["sasrec"], strict=True))
-        out.append(f"Our ranking model relied most on your liking {_join(names)}: its score for it drops {drops}.")
+        out.append(f"It was picked mainly because you liked {_join(names)}.")
     out += [f.text[0].upper() + f.text[1:] + "." for f in by["shared"]]
     if not by["shared"]:
-        out.append(f"It shares no attribute values with the {word}s you liked.")
-    out += [f.text + "." for f in by["co_liked"]]
+        out.append(f"It has no {cols} in common with the {word}s you liked.")
+    out += [f.text[0].upper() + f.text[1:] + "." for f in by["co_liked"]]
     return " ".join(out)
 
 
@@ -209,6 +209,8 @@ def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) 
     """The LLM's phrasing when it passes `check_phrasing`, else the templated text; info says which and why."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
+    from graph.sentences import whole_sentences
+
     facts = "\n".join(f"- {f.text}" for f in exp.facts)
     if exp.shares_nothing:
         facts += "\n- it shares nothing with the items the user liked"
@@ -219,8 +221,12 @@ def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) 
             bound = llm.bind(max_tokens=max_tokens)
         except (AttributeError, NotImplementedError, TypeError):
             bound = llm
-        out = bound.invoke([SystemMessage(PHRASE_SYSTEM), HumanMessage(prompt)])
+        # not streamed to the user: the phrasing may still be rejected below, and then the template is the answer
+        out = bound.invoke([SystemMessage(PHRASE_SYSTEM), HumanMessage(prompt)],
+                           config={"tags": ["nostream", "explain"], "run_name": "explain_llm"})
         text = str(getattr(out, "content", out)).strip()
+        if (getattr(out, "response_metadata", None) or {}).get("finish_reason") == "length":
+            text = whole_sentences(text)  # cut by the token cap: end at the last finished sentence
     except Exception as e:  # noqa: BLE001 - the template is always available
         info["error"] = f"{type(e).__name__}: {str(e)[:200]}"
         return exp.text, info

@@ -338,7 +338,7 @@ def _sasrec_facts(ctx: ToolContext, history: Sequence[int], candidates: Sequence
             out.append(Fact(int(c), "sasrec", f"our sequence model ranks it {r} of {n} for you", ev,
                             1.0 - 0.5 * (r - 1) / RANK_FACTS))
         elif d > 0:
-            text = f"your liking {short_title(titles[int(hist[i])])} raises its model score by {d:.2f}"
+            text = f"picked for you partly because you liked {short_title(titles[int(hist[i])])}"
             out.append(Fact(int(c), "sasrec", text, ev, min(1.0, d / 2)))
     return out
 

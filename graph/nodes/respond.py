@@ -14,6 +14,7 @@ from graph.deps import AgentDeps
 from graph.grounding import check_reply, template_reply
 from graph.guard import inert, leaks_prompt, strip_controls
 from graph.nodes.common import TurnSettings, emit, history, last_user_text, text_of
+from graph.sentences import whole_sentences
 from graph.state import State
 from models.catalog import LIST_SEP
 from models.llm import LLMError
@@ -202,6 +203,8 @@ def make_respond(deps: AgentDeps) -> Any:
             answer = deps.llm.invoke([SystemMessage(system), HumanMessage(prompt)],
                                      config={"tags": ["reply"], "run_name": "reply_llm"}, max_tokens=budget)
             written = strip_controls(text_of(answer))
+            if (getattr(answer, "response_metadata", None) or {}).get("finish_reason") == "length":
+                written = whole_sentences(written)  # cut by the token cap: end at the last finished sentence
             if not in_role(written):  # the writer obeyed injected text: answer from the tool output only
                 written = ""
             text, invented = _grounded_or_template(written, allowed, rows, intro, cited)

@@ -5,6 +5,10 @@
 const $ = (id) => document.getElementById(id);
 const store = window.localStorage;
 let busy = false;
+let prefix = "";  // "" for the default catalog, "/d/NAME" for another one the server serves
+
+// threads are per catalog: each has its own conversation in this browser
+function threadKey() { return "interec.thread" + (prefix ? "." + $("catalog").value : ""); }
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -58,7 +62,7 @@ function handle(turn, type, data) {
   } else if (type === "final") {
     if (!data.streamed_ok) turn.reply.textContent = data.reply;  // the grounding check changed the text
     (data.items || []).forEach((it) => turn.cards.appendChild(card(it)));
-    store.setItem("interec.thread", data.thread_id);
+    store.setItem(threadKey(), data.thread_id);
     turn.box.classList.add("done");
   } else if (type === "error") {
     turn.reply.appendChild(el("div", "error", "Error: " + data.message));
@@ -70,9 +74,9 @@ function handle(turn, type, data) {
 async function send(text) {
   const turn = addAgent();
   const body = { message: text, mode: $("mode").value, reply_style: $("style").value };
-  const thread = store.getItem("interec.thread");
+  const thread = store.getItem(threadKey());
   if (thread) body.thread_id = thread;
-  const resp = await fetch("/chat/stream", { method: "POST", headers: headers(), body: JSON.stringify(body) });
+  const resp = await fetch(prefix + "/chat/stream", { method: "POST", headers: headers(), body: JSON.stringify(body) });
   if (!resp.ok) {
     let detail = resp.statusText;
     try { const j = await resp.json(); detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail); } catch (e) { /* not JSON */ }
@@ -101,9 +105,9 @@ async function send(text) {
 }
 
 async function restore() {
-  const thread = store.getItem("interec.thread");
+  const thread = store.getItem(threadKey());
   if (!thread) return;
-  const resp = await fetch("/threads/" + encodeURIComponent(thread), { headers: headers() });
+  const resp = await fetch(prefix + "/threads/" + encodeURIComponent(thread), { headers: headers() });
   if (!resp.ok) return;
   const hist = await resp.json();
   for (const m of hist.messages) {
@@ -113,11 +117,43 @@ async function restore() {
   scrollDown();
 }
 
+function showDomain(h) {
+  $("domain").textContent = h.domain ? "· " + h.domain + " (" + (h.items || 0).toLocaleString() + " " + h.item_word + "s)" : "· starting";
+}
+
+// Several catalogs on one server (serve --domain A --domain B): the user picks one; the choice is kept.
+async function catalogs(defaultName) {
+  let list = [];
+  try { list = (await (await fetch("/domains")).json()).domains || []; } catch (e) { return; }
+  if (list.length < 2) return;
+  const select = $("catalog");
+  for (const d of list) {
+    const o = el("option", null, d.name + " (" + d.items.toLocaleString() + " " + d.item_word + "s)");
+    o.value = d.name;
+    o.dataset.items = d.items;
+    o.dataset.word = d.item_word;
+    select.appendChild(o);
+  }
+  const kept = store.getItem("interec.catalog");
+  if (kept && list.some((d) => d.name === kept)) select.value = kept;
+  $("catalog-box").hidden = false;
+  pick(defaultName);
+}
+
+function pick(defaultName) {
+  const o = $("catalog").selectedOptions[0];
+  prefix = o.value === defaultName ? "" : "/d/" + encodeURIComponent(o.value);
+  store.setItem("interec.catalog", o.value);
+  showDomain({ domain: o.value, items: Number(o.dataset.items), item_word: o.dataset.word });
+  $("msg").placeholder = "What " + o.dataset.word + " are you in the mood for?";
+}
+
 async function init() {
   $("key").value = store.getItem("interec.key") || "";
   try {
     const h = await (await fetch("/health")).json();
-    $("domain").textContent = h.domain ? "· " + h.domain + " (" + (h.items || 0).toLocaleString() + " " + h.item_word + "s)" : "· starting";
+    showDomain(h);
+    await catalogs(h.domain);
     $("key-box").hidden = !h.auth;
     if (h.auth && !$("key").value) $("status").textContent = "This server needs an API key.";
   } catch (e) {
@@ -134,8 +170,14 @@ $("key").addEventListener("change", () => {
   $("status").textContent = "";
 });
 
+$("catalog").addEventListener("change", async () => {
+  pick((await (await fetch("/domains")).json()).default);
+  $("log").replaceChildren();
+  await restore();
+});
+
 $("new").addEventListener("click", () => {
-  store.removeItem("interec.thread");
+  store.removeItem(threadKey());
   $("log").replaceChildren();
   $("msg").focus();
 });

@@ -3,6 +3,8 @@ in an LLM phrasing are caught and replaced by the templated text."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -56,7 +58,8 @@ def test_nothing_shared_is_said_honestly(ml_domain) -> None:  # type: ignore[no-
     assert exp.shares_nothing and not exp.cited
     assert "shares nothing" in exp.text and "Toy Story" not in exp.text
     assert not [f for f in exp.facts if f.kind in ("shared", "co_liked", "sasrec")]
-    assert f"liked by {int(bare.popularity[target])} users" in exp.text
+    assert f"{int(bare.popularity[target])} people in our data liked it" in exp.text
+    assert "genres" in exp.text and "attribute" not in exp.text  # the catalog's own words, not ours
 
 
 def test_invented_facts_are_caught(ctx: ToolContext) -> None:
@@ -72,6 +75,43 @@ def test_invented_facts_are_caught(ctx: ToolContext) -> None:
     honest_text = exp.facts[0].text + "."
     text, info = phrase(ScriptedLLM(replies=[honest_text]), ctx, exp)
     assert text == honest_text and info["used"] == "llm"
+
+
+def test_explanations_speak_the_users_language(ctx: ToolContext) -> None:
+    """No model scores or deltas reach the user: reasons are the liked items and shares of people."""
+    hist = [_iid(ctx, t) for t in ("Toy Story (1995)", "Heat (1995)", "Aladdin (1992)", "Fargo (1996)")]
+    kinds: set[str] = set()
+    for target in [int(i) for i in np.argsort(-ctx.popularity, kind="stable")[10:30] if int(i) not in hist]:
+        exp = explain(ctx, hist, target)
+        kinds |= {f.kind for f in exp.facts}
+        text = exp.text + " " + " ".join(f.text for f in exp.facts)
+        assert not re.search(r"\d\.\d|score|drops|model'?s", text), text
+        for f in exp.facts:
+            if f.kind == "co_liked":
+                liked = ctx.domain.titles[f.evidence["history_iid"]].rsplit(" (", 1)[0]
+                assert f"Liked by {f.evidence['percent']}% of the {f.evidence['base']} people who liked" in exp.text
+                assert liked.split(", ")[0] in exp.text
+            if f.kind == "sasrec":
+                assert "picked mainly because you liked" in exp.text
+    assert {"co_liked", "sasrec"} <= kinds
+
+
+def test_phrasing_cut_at_the_token_cap_ends_with_a_sentence(ctx: ToolContext) -> None:
+    from langchain_core.messages import AIMessage
+
+    hist = [_iid(ctx, t) for t in ("Toy Story (1995)", "Aladdin (1992)")]
+    exp = explain(ctx, hist, _iid(ctx, "The Lion King (1994)"))
+    first = exp.facts[0].text[0].upper() + exp.facts[0].text[1:] + "."
+
+    class Capped(ScriptedLLM):
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+            result = super()._generate(messages, stop, run_manager, **kwargs)
+            msg = result.generations[0].message
+            result.generations[0].message = AIMessage(msg.content, response_metadata={"finish_reason": "length"})
+            return result
+
+    text, info = phrase(Capped(replies=[first + " It also"]), ctx, exp)
+    assert text == first and info["used"] == "llm"
 
 
 def test_why_questions_find_their_item(ctx: ToolContext) -> None:
