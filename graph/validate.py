@@ -102,7 +102,10 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
             out.steps.append({"tool": "similar", "titles": named})
             out.notes.append(f"added similarity to {', '.join(named)}")
         has_retrieve = any(s["tool"] == "retrieve" for s in out.steps)
-        described = hints.terms + hints.residual  # descriptions and words no column holds: searched by meaning
+        # descriptions are searched by meaning; so are leftover words, but only when nothing else was read (beside
+        # stated values they are mostly the user's own filler, and similarity to them would outrank popularity)
+        leftover = [] if (hints.has_conditions or named) else hints.residual
+        described = hints.terms + leftover
         if described and not has_retrieve:
             out.steps.append({"tool": "retrieve", "query": ", ".join(dict.fromkeys(described))[:200]})
             out.notes.append(f"added retrieval by the described qualities: {', '.join(dict.fromkeys(described))}")

@@ -19,7 +19,7 @@ import numpy as np
 from graph.understand.quantities import QuantityReader, Range, _shares_stem
 from graph.understand.words import (ASKING, ASKS_FOR_RECS, CHIT_CHAT, COUNT_WORDS, FUNCTION, NEGATION_RESET, NEGATORS,
                                     REC_WORDS)
-from models.mentions import descriptors, mention_spans
+from models.mentions import descriptors, mention_spans, quoted
 from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
 
 # cosine between a phrase and a value name (all-MiniLM-L6-v2) above which the phrase means that value;
@@ -138,7 +138,11 @@ class Reader:
         req = Request()
         resolver = self.domain.resolver
         spans: list[tuple[int, int]] = []
+        quotes = [(a, b) for _q, a, b in quoted(text)]
         for iid, a, b in mention_spans(text, resolver):
+            said = key_of(text[a:b])
+            if said in self.vocab.by_key and not any(qa <= a and b <= qb for qa, qb in quotes):
+                continue  # "comedy and Romance": a catalog value, not the film called "Romance"
             spans.append((a, b))
             named = req.avoid_titles if _negated(text, a) else req.titles
             if iid not in req.titles and iid not in req.avoid_titles:
