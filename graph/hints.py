@@ -12,7 +12,7 @@ __all__ = ["FRESH_START", "capitalised_spans", "descriptors", "mentioned_titles"
 def year_column(schema: TableSchema) -> str | None:
     """A number column whose values are years (by its values, not its name), else None."""
     for c in schema.columns:
-        if c.kind == "number" and c.min is not None and c.max is not None and 1000 <= c.min and c.max <= 2200 \
+        if c.kind == "number" and c.min is not None and c.max is not None and c.min >= 1000 and c.max <= 2200 \
                 and c.name != "popularity":
             return c.name
     return None

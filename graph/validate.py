@@ -188,9 +188,10 @@ def _apply_conditions(out: Repaired, req: Request, ages: dict[str, int], domain:
     the profile's dislikes; it replaces any hard filter the LLM wrote."""
     said = " ".join(key_of(t) for t in conversation)
     llm_want, llm_avoid, llm_spans = _llm_conditions(out, req, domain, said)
-    want = [{"col": c, "val": v, "age": ages.get(f"+{c}={v}", 0), "inferred": (c, v) in req.inferred,
-             "strong": (c, v) in req.strong} for c, v in req.include]
-    avoid = [{"col": c, "val": v} for c, v in req.exclude]
+    want: list[dict[str, Any]] = [{"col": c, "val": v, "age": ages.get(f"+{c}={v}", 0),
+                                   "inferred": (c, v) in req.inferred, "strong": (c, v) in req.strong}
+                                  for c, v in req.include]
+    avoid: list[dict[str, Any]] = [{"col": c, "val": v} for c, v in req.exclude]
     for w in llm_want:
         if not any(key_of(x["val"]) == key_of(w["val"]) for x in want + avoid):
             want.append({**w, "age": 0, "inferred": False})
@@ -199,7 +200,7 @@ def _apply_conditions(out: Repaired, req: Request, ages: dict[str, int], domain:
         if not any(key_of(x["val"]) == key_of(a["val"]) for x in want + avoid):
             avoid.append(a)
             out.notes.append(f"added exclusion from the plan: {a['col']} {a['val']}")
-    ranges = [{"col": r.col, "lo": r.lo, "hi": r.hi, "label": r.label[:80], "age": ages.get(f"range:{r.col}", 0),
+    ranges: list[dict[str, Any]] = [{"col": r.col, "lo": r.lo, "hi": r.hi, "label": r.label[:80], "age": ages.get(f"range:{r.col}", 0),
                "negated": r.negated} for r in req.ranges] + [{**s, "age": 0} for s in llm_spans]
     for entry in profile.get("dislike", []):
         if is_attribute(entry):

@@ -15,9 +15,9 @@ import pandas as pd
 from models.catalog import item_text
 from models.config import DomainConfig, DomainError, load_config
 from models.filter_engine import FilterEngine
-from models.vocabulary import Vocabulary
 from models.item_table import ItemTable, TableSchema
 from models.resolver import TitleResolver
+from models.vocabulary import Vocabulary
 
 MANIFEST = "manifest.json"
 

@@ -78,9 +78,9 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
                 if len(cand) < 3 or (strict and len(normalise(cand)[0]) < 5) or all(
                         w.lower() in ENGLISH_STOP_WORDS for w in cand.split()):
                     continue  # "and", "it": a catalog may hold such titles, but saying the word names nothing
-                m = resolver.best(cand, 0.95 if strict else min_conf)
-                if m is not None:
-                    out.append((m.iid, a, b))
+                hit = resolver.best(cand, 0.95 if strict else min_conf)
+                if hit is not None:
+                    out.append((hit.iid, a, b))
                     start = cut
                     break
             else:

@@ -217,10 +217,9 @@ class Vocabulary:
                 merged = tuple(dict.fromkeys(list(patterns.get(joined, ((), ""))[0]) + ids))
                 patterns[joined] = (merged, "exact")
         for key, ids in self.synonyms.items():  # the config's own word for a value joins any value spelled so
-            merged = tuple(dict.fromkeys(ids + list(patterns.get(key, ((), ""))[0])))
-            patterns[key] = (merged, "synonym")
-        for key, (ids, how) in patterns.items():
-            auto.add_word(f" {key} ", (len(key) + 2, len(key.split()), ids, how))
+            patterns[key] = (tuple(dict.fromkeys(ids + list(patterns.get(key, ((), ""))[0]))), "synonym")
+        for key, (found, how) in patterns.items():
+            auto.add_word(f" {key} ", (len(key) + 2, len(key.split()), found, how))
         if not patterns:
             auto.add_word(" \x00 ", (3, 1, (), "exact"))
         auto.make_automaton()

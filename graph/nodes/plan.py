@@ -10,9 +10,9 @@ from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
 from graph.guard import guard_reply
-from graph.understand import Request, read_conversation
 from graph.nodes.common import emit, history, last_user_text, user_texts
 from graph.state import State
+from graph.understand import Request, read_conversation
 from graph.validate import repair_plan
 from models.llm import LLMConfigError, LLMOutputError, LLMUnavailable
 
@@ -97,14 +97,18 @@ def make_plan(deps: AgentDeps) -> Any:
         try:
             raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, message), name="plan",
                                   config={"tags": ["nostream", "plan"], "run_name": "plan_llm"})
-        except LLMOutputError as e:
-            crit = f"The plan was not valid: {str(e)[:300]}. You should output one JSON object that fits the schema."
-            return {"plan": None, "attempts": attempt, "llm_calls": calls,
-                    "critiques": [*state.get("critiques", []), crit]}
+        except LLMOutputError as e:  # code's own reading still makes a plan: no second LLM call for a bad one
+            raw, note = None, f"the LLM's plan was not valid ({str(e)[:120]}): planned from code's reading"
         except (LLMUnavailable, LLMConfigError) as e:
             return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": str(e)}
-        fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints, ages,
-                            deps.domain, texts, profile, message)
+        else:
+            note = ""
+        if raw is None:
+            fixed = repair_plan([], None, [], [], hints, ages, deps.domain, texts, profile, message)
+            fixed.notes.insert(0, note)
+        else:
+            fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints, ages,
+                                deps.domain, texts, profile, message)
         expect = [f"{c}={v}" for c, v in hints.include]
         plan_dict = {"steps": fixed.steps, "reply": fixed.reply, "like": fixed.like, "dislike": fixed.dislike,
                      "expect": expect, "n": hints.n, "chit_chat": hints.chit_chat, "read": hints.labels(),

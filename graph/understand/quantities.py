@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from graph.understand.words import FUNCTION, ABOUT, AFTER, AT_LEAST, AT_MOST, BEFORE, DECADE_WORDS, OLD, RECENT
+from graph.understand.words import (
+    ABOUT,
+    AFTER,
+    AT_LEAST,
+    AT_MOST,
+    BEFORE,
+    DECADE_WORDS,
+    FUNCTION,
+    OLD,
+    RECENT,
+)
 from models.vocabulary import NumberColumn, Vocabulary, fold, key_of, singular
 
 RECENT_YEARS = 3.0  # "recent": the catalog's last few years (relative to its newest item, not today's date)

@@ -17,8 +17,16 @@ from typing import Any
 import numpy as np
 
 from graph.understand.quantities import QuantityReader, Range, _shares_stem
-from graph.understand.words import (ASKING, ASKS_FOR_RECS, CHIT_CHAT, COUNT_WORDS, FUNCTION, NEGATION_RESET, NEGATORS,
-                                    REC_WORDS)
+from graph.understand.words import (
+    ASKING,
+    ASKS_FOR_RECS,
+    CHIT_CHAT,
+    COUNT_WORDS,
+    FUNCTION,
+    NEGATION_RESET,
+    NEGATORS,
+    REC_WORDS,
+)
 from models.mentions import descriptors, mention_spans, quoted
 from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
 
@@ -220,6 +228,8 @@ class Reader:
 
     def _by_meaning(self, work: str, toks: list[Token], idx: list[int], req: Request) -> set[int]:
         """Words no value names, matched to the nearest value names by the encoder ("spooky" -> Horror)."""
+        if self.encode is None:
+            return set()
         vecs = self.vocab.vectors(self.encode)
         if not len(vecs):
             return set()
