@@ -33,6 +33,7 @@ def main() -> None:
     from models.domain import load_domain
 
     domain = load_domain(args.domain)
+    prov = provenance()  # at the start: the code the cases are run with
     rows = []
     for v in [float(x) for x in args.values.split(",")]:
         rank.POP_PRIOR = v  # read at call time by tools.rank
@@ -47,7 +48,7 @@ def main() -> None:
         print(f"POP_PRIOR={v:g}: strict H@5 {m['strict_H@5']:.3f} {m['strict_H@5_ci95']}, non-trivial "
               f"{m.get('strict_H@5_non_trivial')} (n={m.get('non_trivial_cases')})", flush=True)
     out = {"domain": domain.name, "split": "valid", "bank": "dev", "n": args.n, "seed": args.seed,
-           "provenance": provenance(), "rows": rows}
+           "provenance": prov, "rows": rows}
     print("\n| POP_PRIOR | strict H@5 | 95% CI | non-trivial H@5 | non-trivial cases | s |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['pop_prior']:g} | {r['strict_H@5']:.3f} | {r['strict_H@5_ci95']} | {r['strict_H@5_non_trivial']} "
