@@ -33,8 +33,10 @@ venv install: $(STAMP)
 build: $(STAMP)
 	$(PY) app.py build --domain $(DOMAIN)
 
+# The chat starts once the index and the quick models are built; SASRec trains in a background process
+# meanwhile (the agent ranks by similarity until it is ready; `app.py info` shows its state).
 demo: $(STAMP)
-	$(PY) app.py build --domain $(DOMAIN)
+	$(PY) app.py build --domain $(DOMAIN) --train background
 	$(PY) app.py chat --domain $(DOMAIN)
 
 chat: $(STAMP)

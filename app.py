@@ -25,30 +25,46 @@ def _add_domain(p: argparse.ArgumentParser) -> None:
     p.add_argument("--artifacts", default=None, help="artifacts root (default $INTEREC_ARTIFACTS or ~/.cache/interec/artifacts)")
 
 
+def _row_limit(text: str) -> int:
+    """--limit for `sql`: a whole number of rows from 1 to the engine's maximum."""
+    from models.item_table import MAX_ROW_CAP
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= n <= MAX_ROW_CAP:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_ROW_CAP:,}, got {n}")
+    return n
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from models.build import build_domain
     from models.config import load_config
     from models.domain import artifacts_dir
 
     cfg = load_config(args.domain)
-    report = build_domain(cfg, artifacts_dir(cfg, args.artifacts), progress=not args.quiet, index=not args.no_index)
+    report = build_domain(cfg, artifacts_dir(cfg, args.artifacts), progress=not args.quiet, index=not args.no_index,
+                          strict=args.strict, echo=print, full_index=args.full_index)
     s = report.stats
     for w in report.warnings:
         print(f"warning: {w}")
+    if report.warnings:
+        print(f"{len(report.warnings)} data warning(s): values were changed or rows skipped as listed above "
+              "(`build --strict` makes them errors; `info` lists them again)")
     word = s.get("interaction_word", "interactions")
     print(f"{cfg.name}: {s['items']:,} items, {s['interactions']:,} {word}, {s['users']:,} users "
           f"(train {s['train']:,} / valid {s['valid']:,} / test {s['test']:,})")
     for step, state in report.steps.items():
         print(f"  {step}: {state}")
     print(f"artifacts: {report.artifacts}  ({report.seconds:.1f} s)")
-    if not args.no_train:  # the quick models; the RecLM-emb encoder is `app.py train --model emb`
-        from models.domain import Domain
-        from models.training import train_models
+    train = "none" if args.no_train else args.train
+    if train != "none":  # the quick models; the RecLM-emb encoder is `app.py train --model emb`
+        from models.build import train_quick_models
 
-        trained = train_models(Domain(cfg, report.artifacts), ["popularity", "itemcf", "sasrec"],
-                               progress=not args.quiet, echo=print)
-        for name, r in trained.items():
-            print(f"  model {name}: {r['status']} ({r['seconds']:.1f} s)")
+        train_quick_models(report, cfg, background=train == "background", progress=not args.quiet, echo=print)
+    print("time per step:")
+    print(report.time_table())
     return 0
 
 
@@ -58,8 +74,24 @@ def cmd_info(args: argparse.Namespace) -> int:
     d = load_domain(args.domain, args.artifacts)
     print(f"domain {d.name} ({d.config.item_word}s) at {d.artifacts}")
     print(d.schema.prompt())
+    lists = [c for c in d.schema.columns if c.kind == "list"]
+    if lists:
+        print("list columns (one row may hold several values; `col = 'v'` means it has the value v): "
+              + ", ".join(f"{c.name} {c.distinct if c.distinct is not None else len(c.values):,} distinct" for c in lists))
+    warnings: list[str] = []
     for step, meta in sorted(d.manifest.items()):
-        print(f"{step}: {json.dumps(meta.get('stats', {}))}")
+        stats = dict(meta.get("stats", {}))
+        warnings += stats.pop("warnings", [])
+        print(f"{step}: {json.dumps(stats)}")
+    print(f"build warnings: {len(warnings)}")
+    for w in warnings:
+        print(f"  warning: {w}")
+    from models.training import model_status, ranker_note
+
+    status = model_status(d)
+    for name, st in status.items():
+        print(f"model {name}: {st['state']} {json.dumps({k: v for k, v in st.items() if k != 'state'})}")
+    print(ranker_note(d, status))
     return 0
 
 
@@ -117,7 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_domain(p)
     p.add_argument("--no-index", action="store_true", help="skip the embedding index")
     p.add_argument("--no-train", action="store_true", help="skip training the popularity, ItemCF and SASRec models")
+    p.add_argument("--train", choices=["now", "background", "none"], default="now",
+                   help="popularity and ItemCF always train now; background: SASRec trains in a separate "
+                        "low-priority process so the chat can start (it uses similarity until SASRec is ready)")
+    p.add_argument("--full-index", action="store_true", help="re-embed every item instead of only the changed rows")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--strict", action="store_true",
+                   help="treat data warnings (values made missing, rows skipped) as errors")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("chat", help="talk to the agent in the terminal (streams progress and the reply)",
@@ -140,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="run a read-only SELECT on the item table (as the agent's look-up tool does)")
     _add_domain(p)
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=_row_limit, default=20, help="most rows to print (1..10000)")
     p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("resolve", help="match free text to catalog titles")

@@ -50,6 +50,30 @@ def dense_scores(path: str, item_texts: list[str], queries: list[Pair], progress
     return qv @ items.T, time.perf_counter() - t
 
 
+def backend_scores(spec: str, item_texts: list[str], queries: list[Pair]) -> tuple[np.ndarray, float, float]:
+    """spec "backend" or "backend@max_len" on the base encoder: (scores, seconds, item texts per second)."""
+    import os
+
+    from models.embedder import Embedder
+
+    backend, _, length = spec.partition("@")
+    old = os.environ.get("INTEREC_ENCODER_MAX_LEN")
+    os.environ["INTEREC_ENCODER_MAX_LEN"] = length or "128"
+    try:
+        emb = Embedder(base_model_path(), backend=backend)
+        emb.embed(["warm up"])
+        t = time.perf_counter()
+        items = emb.embed(item_texts)
+        rate = len(item_texts) / (time.perf_counter() - t)
+        qv = emb.embed([q.query for q in queries])
+        return qv @ items.T, time.perf_counter() - t, rate
+    finally:
+        if old is None:
+            os.environ.pop("INTEREC_ENCODER_MAX_LEN", None)
+        else:
+            os.environ["INTEREC_ENCODER_MAX_LEN"] = old
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--domain", default="data/movielens")
@@ -59,6 +83,9 @@ def main() -> None:
     ap.add_argument("--encoder", default=None, help="fine-tuned encoder folder (default: the domain's reclm-emb-v1)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--backends", default="",
+                    help="compare embedding backends of the base encoder instead, e.g. torch,onnx,onnx-int8@64 "
+                         "(@N: word pieces kept per text); the first is the reference")
     args = ap.parse_args()
     set_threads()
     domain = open_domain(args.domain, args.artifacts)
@@ -69,6 +96,9 @@ def main() -> None:
           f"({len(gen.heldout)} held-out target items)")
     results: dict[str, dict] = {}
     seconds: dict[str, float] = {}
+    if args.backends:
+        compare_backends(args, domain, gen, queries)
+        return
     t = time.perf_counter()
     bm = BM25(gen.texts)
     results["bm25"] = metrics_for(bm.scores([q.query for q in queries]), queries)
@@ -108,6 +138,27 @@ def main() -> None:
                           "results": results, "summary": summary, "seconds": seconds,
                           "encoder_meta": {k: v for k, v in model_dir.read_meta(enc).items() if k != "history"},
                           "train_report": train_report})
+
+
+def compare_backends(args: argparse.Namespace, domain: object, gen: object, queries: list[Pair]) -> None:
+    import os
+
+    specs = [b for b in args.backends.split(",") if b]
+    results, rates, seconds = {}, {}, {}
+    for spec in specs:
+        s, seconds[spec], rates[spec] = backend_scores(spec, gen.texts, queries)  # type: ignore[attr-defined]
+        results[spec] = metrics_for(s, queries)
+        print(f"{spec}: {rates[spec]:.0f} item texts/s (load {os.getloadavg()[0]:.1f})", flush=True)
+    ref = specs[0]
+    mean = {b: float(np.mean([results[b][k]["NDCG@10"] for k in QUERY_TYPES if k in results[b]])) for b in specs}
+    rows = [{"backend": b, "ALL NDCG@10": results[b]["ALL"]["NDCG@10"], "mean NDCG@10 over types": mean[b],
+             "vs reference": f"{100 * (mean[b] / mean[ref] - 1):+.2f}%", "item texts/s": f"{rates[b]:.0f}"}
+            for b in specs]
+    print(table(rows, list(rows[0])))
+    write_json(args.out, {"domain": getattr(domain, "name", ""), "queries": len(queries), "reference": ref,
+                          "results": results, "mean_ndcg10": mean, "items_per_s": rates, "seconds": seconds,
+                          "within_1pct": {b: bool(mean[b] >= 0.99 * mean[ref]) for b in specs},
+                          "loadavg_1min_end": os.getloadavg()[0]})
 
 
 if __name__ == "__main__":

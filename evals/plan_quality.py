@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 
 from graph.deps import AgentDeps
-from graph.hints import read_hints
+from graph.understand import read_conversation
 from graph.nodes.plan import plan_messages
 from graph.validate import repair_plan
 from models.llm import LLMOutputError
@@ -75,8 +75,8 @@ def evaluate_plans(deps: AgentDeps, requests: list[dict[str, str]]) -> PlanQuali
         q.seconds.append(time.perf_counter() - t)
         q.valid += 1
         raw_steps = [s.model_dump() for s in raw.steps]
-        hints = read_hints(text, deps.domain.schema, deps.domain.resolver)
-        fixed = repair_plan(raw_steps, raw.reply, raw.like, raw.dislike, hints, deps.domain, [text], {}, text)
+        hints, ages = read_conversation(deps.reader, [text])
+        fixed = repair_plan(raw_steps, raw.reply, raw.like, raw.dislike, hints, ages, deps.domain, [text], {}, text)
         ok_raw, ok_fixed = family_ok(family, raw_steps), family_ok(family, fixed.steps)
         q.raw_ok += ok_raw
         q.fixed_ok += ok_fixed

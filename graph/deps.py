@@ -6,6 +6,7 @@ node opens clients or loads models on its own.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from graph.plan_schema import make_plan_model, plan_tools
+from graph.understand import Reader
 from memory.demos import DemoStore
 from memory.profile import ProfileStore
 from models.domain import Domain
@@ -33,6 +35,9 @@ class AgentDeps:
     use_models: bool = True
     code_small_talk: bool = True  # answer greetings / thanks / "who are you" without an LLM call
     code_plans: bool = True  # plan fully understood requests in code (see graph/nodes/plan.py: understood)
+    # who writes recommendation lists: "template" (code, from the tools' facts: no LLM call, seconds faster on
+    # a local model) or "llm" (the reply writer prompt, checked against the catalog). INTEREC_REPLY_WRITER.
+    writer: str = field(default_factory=lambda: os.environ.get("INTEREC_REPLY_WRITER", "template"))
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def tools(self, mode: str = "accuracy", seed: int = 0) -> ToolContext:
@@ -40,20 +45,33 @@ class AgentDeps:
         return ToolContext(self.domain, mode, seed, self.use_models, self._shared)
 
     @cached_property
+    def reader(self) -> Reader:
+        """Reads each message against the domain's vocabulary; the encoder matches words no value names."""
+        encode = None
+        if self.use_models:
+            from models.embedder import get_embedder
+
+            emb = get_embedder(None)
+            encode = emb.embed
+        return Reader(self.domain, encode)
+
+    @cached_property
     def plan_model(self) -> Any:
         return make_plan_model(self.domain.schema)
 
     @cached_property
     def plan_system(self) -> str:
-        from graph.hints import year_column
-
         schema = self.domain.schema
         tool_lines = []
         for t in plan_tools():
             fields = ", ".join(t.make_args(schema).model_fields)
             tool_lines.append(f"- {t.name} {{{fields}}}: {t.description}")
         lists = [c.name for c in schema.columns if c.kind == "list"]
+        time = self.domain.vocabulary.time
+        ycol = time.name if time is not None else None
+        nums = [c.name for c in schema.columns if c.kind == "number" and c.name not in (ycol, "popularity")]
         word = self.domain.config.item_word
-        return load("plan_system").format(item=word, items=word + "s", tools="\n".join(tool_lines),
-                                          ycol=year_column(schema) or "year", listcol=lists[0] if lists else "category",
+        return load("plan_system").format(item=word, items=self.domain.config.items_word, tools="\n".join(tool_lines),
+                                          ycol=ycol or "year", listcol=lists[0] if lists else "category",
+                                          numcol=nums[0] if nums else "popularity",
                                           schema=schema.prompt())

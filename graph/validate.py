@@ -1,7 +1,9 @@
 """Check and repair an LLM plan in code before any tool runs.
 
 - titles the user never mentioned are dropped (small models invent seed titles);
-- year ranges and category conditions the request states but the plan missed or misread are set;
+- what code read from the user's words (values, ranges, exclusions) is the condition set: the LLM's filter
+  conditions are typed, snapped to catalog values and kept only when grounded; one soft match step replaces
+  any hard filter (tools/match.py);
 - a recommendation plan always ends with rank then map; steps are ordered filter -> similarity -> rank;
 - the user's stored profile feeds rank's prefer / avoid.
 Every change is written to `notes`, which the critic and the trace show.
@@ -15,13 +17,14 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from graph.hints import Hints, year_column
+from graph.understand import Request
 from models.domain import Domain
 from models.resolver import normalise
+from models.vocabulary import key_of
 
-ORDER = {"store": 0, "lookup": 0, "sql": 0, "filter": 1, "retrieve": 2, "similar": 2, "rank": 3, "map": 4}
+ORDER = {"store": 0, "lookup": 0, "sql": 0, "filter": 1, "match": 1, "retrieve": 2, "similar": 2, "rank": 3, "map": 4}
 TITLE_FIELDS = {"store": ["titles"], "lookup": ["titles"], "similar": ["titles"], "rank": ["prefer", "avoid"]}
-CANDIDATE_TOOLS = {"store", "filter", "retrieve", "similar", "rank"}
+CANDIDATE_TOOLS = {"store", "filter", "match", "retrieve", "similar", "rank"}
 
 
 @dataclass
@@ -50,38 +53,9 @@ def _said_text(conversation: list[str], profile: dict[str, list[str]]) -> str:
     return " ".join(normalise(w)[0] for w in [text])
 
 
-def _year_conditions(col: str, hints: Hints) -> list[dict[str, str]]:
-    conds = []
-    if hints.year_min is not None and hints.year_min == hints.year_max:
-        return [{"col": col, "op": "=", "val": str(hints.year_min)}]
-    if hints.year_min is not None:
-        conds.append({"col": col, "op": ">=", "val": str(hints.year_min)})
-    if hints.year_max is not None:
-        conds.append({"col": col, "op": "<=", "val": str(hints.year_max)})
-    return conds
-
-
-def _bounds(conds: list[dict[str, str]]) -> tuple[float, float]:
-    """The numeric interval a list of conditions on one column allows (integers: > 2000 == >= 2001)."""
-    lo, hi = float("-inf"), float("inf")
-    for c in conds:
-        try:
-            v = float(str(c["val"]).rstrip("s"))
-        except ValueError:
-            continue
-        op = c["op"]
-        if op in (">", ">="):
-            lo = max(lo, v + 1 if op == ">" else v)
-        elif op in ("<", "<="):
-            hi = min(hi, v - 1 if op == "<" else v)
-        elif op == "=":
-            lo, hi = max(lo, v), min(hi, v)
-    return lo, hi
-
-
 def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[str], dislike: list[str],
-                hints: Hints, domain: Domain, conversation: list[str], profile: dict[str, list[str]],
-                message: str, relax: int = 0, advice: list[str] | None = None) -> Repaired:
+                hints: Request, ages: dict[str, int], domain: Domain, conversation: list[str],
+                profile: dict[str, list[str]], message: str) -> Repaired:
     out = Repaired([dict(s) for s in raw_steps], (reply or "").strip() or None, list(like), list(dislike))
     said = _said_text(conversation, profile)
     titles = domain.titles
@@ -119,18 +93,20 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
         out.steps = keep
         tools = {s["tool"] for s in out.steps}
     # 3. recommendation requests: conditions from the request, seeds, rank, map
-    recommending = bool(tools & CANDIDATE_TOOLS) or (hints.wants_recs and (hints.has_conditions or bool(named)))
+    recommending = bool(tools & CANDIDATE_TOOLS) or (hints.wants_recs and (
+        hints.has_conditions or bool(named) or bool(hints.terms) or bool(hints.residual)))
     if recommending:
-        _apply_conditions(out, hints, domain, relax, profile, conversation[-3:] + list(advice or []))
+        _apply_conditions(out, hints, ages, domain, profile, conversation)
         tools = {s["tool"] for s in out.steps}
         if named and hints.wants_recs and not tools & {"similar", "store"}:
             out.steps.append({"tool": "similar", "titles": named})
             out.notes.append(f"added similarity to {', '.join(named)}")
         has_retrieve = any(s["tool"] == "retrieve" for s in out.steps)
-        if hints.terms and not has_retrieve:  # quoted descriptions: searched by meaning, never hard filters
-            out.steps.append({"tool": "retrieve", "query": ", ".join(hints.terms)[:200]})
-            out.notes.append(f"added retrieval by the described qualities: {', '.join(hints.terms)}")
-        elif not {s["tool"] for s in out.steps} & {"filter", "similar", "retrieve", "store"}:
+        described = hints.terms + hints.residual  # descriptions and words no column holds: searched by meaning
+        if described and not has_retrieve:
+            out.steps.append({"tool": "retrieve", "query": ", ".join(dict.fromkeys(described))[:200]})
+            out.notes.append(f"added retrieval by the described qualities: {', '.join(dict.fromkeys(described))}")
+        elif not {s["tool"] for s in out.steps} & {"match", "similar", "retrieve", "store"}:
             out.steps.append({"tool": "retrieve", "query": message[:200]})
             out.notes.append("added retrieval by the request text")
         _ensure_rank(out, profile, named, [titles[i] for i in hints.avoid_titles])
@@ -149,70 +125,92 @@ def is_attribute(entry: str) -> bool:
     return bool(re.match(r"^[a-z_][a-z0-9_]*=", entry))
 
 
-def _stated(cond: dict[str, str], hints: Hints, ycol: str | None, said: str) -> bool:
+def _stated(col: str, val: str, req: Request, said: str) -> bool:
     """Is this LLM condition grounded in what the user said? (Small models add plausible extras.)"""
-    col, val = cond["col"], str(cond["val"]).strip().lower()
-    if col == ycol:
-        return hints.year_min is not None or hints.year_max is not None
-    if any(c == col and v.lower() == val for c, v in hints.include + hints.exclude):
+    v = key_of(val)
+    if any(c == col and key_of(x) == v for c, x in req.include + req.exclude):
         return True
-    if not val:
-        return False
-    forms = {val, val + "s", val.rstrip("s"), val[:-1] + "ies" if val.endswith("y") else val}
-    return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", said) for f in forms)
+    return bool(v) and f" {v} " in f" {said} "
 
 
-def _apply_conditions(out: Repaired, hints: Hints, domain: Domain, relax: int,
+def _llm_conditions(out: Repaired, req: Request, domain: Domain, said: str) -> tuple[list[dict[str, Any]],
+                                                                                  list[dict[str, Any]],
+                                                                                  list[dict[str, Any]]]:
+    """The LLM's filter conditions, typed and snapped to the vocabulary; code's reading of a column wins."""
+    schema, vocab = domain.schema, domain.vocabulary
+    want: list[dict[str, Any]] = []
+    avoid: list[dict[str, Any]] = []
+    spans: list[dict[str, Any]] = []
+    coded = {r.col for r in req.ranges}
+    for step in [s for s in out.steps if s["tool"] == "filter"]:
+        for c in step.get("where", []):
+            col, op, val = c["col"], c["op"], c["val"]
+            meta = schema.get(col)
+            if meta is None:
+                continue
+            numeric = meta.kind == "number" or (vocab.time is not None and col == vocab.time.name)
+            if numeric:
+                if col in coded:
+                    out.notes.append(f"kept the request's own reading of {col} over the plan's {op} {val}")
+                    continue
+                try:
+                    x = float(str(val).replace(",", "").lstrip("$€£").rstrip("s"))
+                except ValueError:
+                    out.notes.append(f"dropped condition with no number: {col} {op} {val}")
+                    continue
+                lo = x if op in (">", ">=", "=") else None
+                hi = x if op in ("<", "<=", "=") else None
+                if lo is None and hi is None:
+                    continue
+                spans.append({"col": col, "lo": lo, "hi": hi, "label": f"{col} {op} {val}"[:80]})
+                continue
+            if not _stated(col, str(val), req, said):
+                out.notes.append(f"dropped condition the user did not state: {col} {op} {val}")
+                continue
+            vid = vocab.lookup(col, str(val))
+            ids = [vid] if vid is not None else vocab.by_key.get(key_of(str(val)), [])
+            if not ids:
+                out.notes.append(f"no catalog value for {col} {val}: searched by meaning instead")
+                out.steps.append({"tool": "retrieve", "query": str(val)[:200]})
+                continue
+            v = vocab.values[ids[0]]
+            target = avoid if op in ("not contains", "!=") else want
+            target.append({"col": v.col, "val": v.text})
+    return want, avoid, spans
+
+
+def _apply_conditions(out: Repaired, req: Request, ages: dict[str, int], domain: Domain,
                       profile: dict[str, list[str]], conversation: list[str]) -> None:
-    schema = domain.schema
-    filters = [s for s in out.steps if s["tool"] == "filter"]
-    conds: list[dict[str, str]] = [dict(c) for f in filters for c in f.get("where", [])]
-    ycol = year_column(schema)
-    said = " ".join(conversation).lower()
-    grounded = [c for c in conds if _stated(c, hints, ycol, said)]
-    for c in conds:
-        if c not in grounded:
-            out.notes.append(f"dropped condition the user did not state: {c['col']} {c['op']} {c['val']}")
-    conds = grounded
-    free_text = [c for c in conds if (m := schema.get(c["col"])) is not None and m.kind == "text" and not m.values
-                 and c["op"] in ("contains", "=")]
-    if free_text:  # sparse free text (user tags) is better searched by meaning than by LIKE
-        conds = [c for c in conds if c not in free_text]
-        query = " ".join([*(c["val"] for c in free_text)])
-        if not any(s["tool"] == "retrieve" for s in out.steps):
-            out.steps.append({"tool": "retrieve", "query": f"{query}: {conversation[-1] if conversation else ''}"[:200]})
-        out.notes.append(f"searched by meaning instead of a text filter: {query}")
-    if ycol and (hints.year_min is not None or hints.year_max is not None):
-        wanted = _year_conditions(ycol, hints)
-        current = [c for c in conds if c["col"] == ycol]
-        if _bounds(current) != _bounds(wanted):
-            conds = [c for c in conds if c["col"] != ycol] + wanted
-            out.notes.append(f"{ycol} conditions set from the request: "
-                             + " and ".join(f"{c['op']} {c['val']}" for c in wanted))
-    for col, value in hints.include:
-        if not any(c["col"] == col and c["val"].lower() == value.lower() and c["op"] in ("contains", "=") for c in conds):
-            conds = [c for c in conds if not (c["col"] == col and c["val"].lower() == value.lower())]
-            conds.append({"col": col, "op": "contains", "val": value})
-            out.notes.append(f"added condition from the request: {col} contains {value}")
-    for col, value in hints.exclude:
-        conds = [c for c in conds if not (c["col"] == col and c["val"].lower() == value.lower() and c["op"] in ("contains", "="))]
-        if not any(c["col"] == col and c["val"].lower() == value.lower() for c in conds):
-            conds.append({"col": col, "op": "not contains", "val": value})
-            out.notes.append(f"added condition from the request: {col} not contains {value}")
+    """One soft match step from what the user said (code's reading first), the LLM's grounded extras and
+    the profile's dislikes; it replaces any hard filter the LLM wrote."""
+    said = " ".join(key_of(t) for t in conversation)
+    llm_want, llm_avoid, llm_spans = _llm_conditions(out, req, domain, said)
+    want = [{"col": c, "val": v, "age": ages.get(f"+{c}={v}", 0), "inferred": (c, v) in req.inferred,
+             "strong": (c, v) in req.strong} for c, v in req.include]
+    avoid = [{"col": c, "val": v} for c, v in req.exclude]
+    for w in llm_want:
+        if not any(key_of(x["val"]) == key_of(w["val"]) for x in want + avoid):
+            want.append({**w, "age": 0, "inferred": False})
+            out.notes.append(f"added condition from the plan: {w['col']} {w['val']}")
+    for a in llm_avoid:
+        if not any(key_of(x["val"]) == key_of(a["val"]) for x in want + avoid):
+            avoid.append(a)
+            out.notes.append(f"added exclusion from the plan: {a['col']} {a['val']}")
+    ranges = [{"col": r.col, "lo": r.lo, "hi": r.hi, "label": r.label[:80], "age": ages.get(f"range:{r.col}", 0),
+               "negated": r.negated} for r in req.ranges] + [{**s, "age": 0} for s in llm_spans]
     for entry in profile.get("dislike", []):
         if is_attribute(entry):
             col, value = entry.split("=", 1)
-            if schema.get(col) and (col, value) not in hints.include and not any(
-                    c["col"] == col and c["val"].lower() == value.lower() for c in conds):
-                conds.append({"col": col, "op": "not contains", "val": value})
+            if domain.vocabulary.lookup(col, value) is not None and (col, value) not in req.include and not any(
+                    key_of(x["val"]) == key_of(value) for x in want + avoid):
+                avoid.append({"col": col, "val": value})
                 out.notes.append(f"profile: the user dislikes {col} {value}")
-    for _ in range(relax):
-        if conds:
-            dropped = conds.pop()
-            out.notes.append(f"relaxed: dropped condition {dropped['col']} {dropped['op']} {dropped['val']}")
-    out.steps = [s for s in out.steps if s["tool"] != "filter"]
-    if conds:
-        out.steps.insert(0, {"tool": "filter", "where": conds[:6]})
+    out.steps = [s for s in out.steps if s["tool"] not in ("filter", "match")]
+    if want or avoid or ranges:
+        out.steps.insert(0, {"tool": "match", "want": want[:24], "ranges": ranges[:8], "avoid": avoid[:24]})
+        read = [w["val"] for w in want] + [f"no {a['val']}" for a in avoid] + [
+            ("not " if r.get("negated") else "") + r["label"] for r in ranges]
+        out.notes.append(f"soft match on what was said: {', '.join(read)}")
 
 
 def _dedupe(titles: list[str]) -> list[str]:
@@ -230,12 +228,16 @@ def _ensure_rank(out: Repaired, profile: dict[str, list[str]], named: list[str],
     ranks = [s for s in out.steps if s["tool"] == "rank"]
     likes = [x for x in profile.get("like", []) if x not in named and not is_attribute(x)]
     dislikes = [x for x in profile.get("dislike", []) if not is_attribute(x)]
+    has_sim = any(s["tool"] in ("similar", "retrieve") for s in out.steps)
+    # liked items known: the personal ranker (with the similarity step's scores as a prior); else similarity
+    by = "preference" if (named or likes) else ("similarity" if has_sim else "popularity")
     if not ranks:
-        has_sim = any(s["tool"] in ("similar", "retrieve") for s in out.steps)
-        by = "similarity" if has_sim else ("preference" if (named or likes) else "popularity")
         out.steps.append({"tool": "rank", "by": by, "prefer": list(named), "avoid": []})
         out.notes.append(f"added ranking by {by}")
         ranks = [out.steps[-1]]
+    elif ranks[-1].get("by") != by and (named or likes):
+        out.notes.append(f"ranking by {by}, not {ranks[-1].get('by')}: the user named items they like")
+        ranks[-1]["by"] = by
     for r in ranks[-1:]:
         prefer = _dedupe([*r.get("prefer", []), *named, *likes])[:8]
         avoid = _dedupe([*r.get("avoid", []), *unwanted, *dislikes])[:8]

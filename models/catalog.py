@@ -14,33 +14,94 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.config import ENCODINGS, DomainConfig, DomainError, file_format
+from models.config import ENCODINGS, Derived, DomainConfig, DomainError, file_format
 
 LIST_SEP = "|"
 
 
 @dataclass
 class BuildWarnings:
-    """Data problems that do not stop a build but that the user must hear about."""
+    """Data problems that do not stop a build but that the user must hear about: each names what was
+    changed, how many values or rows, a few examples and, for skipped rows, their line numbers.
+    With strict=True (`build --strict`) the first one is an error instead."""
 
     lines: list[str] = field(default_factory=list)
+    strict: bool = False
 
     def add(self, msg: str) -> None:
+        if self.strict:
+            raise DomainError(f"{msg} (--strict: data warnings are errors)")
         self.lines.append(msg)
 
+    def count(self, what: str, n: int, examples: list[object], outcome: str, lines: list[int] | None = None) -> None:
+        """One counted warning: '<what>: <n> value(s) (e.g. ...) <outcome>[; lines ...]'."""
+        if n <= 0:
+            return
+        eg = ", ".join(_short(x) for x in examples[:EXAMPLES])
+        msg = f"{what}: {n:,} {outcome}" + (f" (e.g. {eg})" if eg else "")
+        if lines:
+            more = f" and {len(lines) - LINE_EXAMPLES:,} more" if len(lines) > LINE_EXAMPLES else ""
+            msg += f"; line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:LINE_EXAMPLES]))}{more}"
+        self.add(msg)
 
-def read_table(path: Path, what: str) -> pd.DataFrame:
+
+EXAMPLES = 3  # example values per warning
+LINE_EXAMPLES = 8  # line numbers per warning
+
+
+def _short(v: object, limit: int = 40) -> str:
+    text = repr(v)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def read_table(path: Path, what: str, warn: BuildWarnings | None = None) -> pd.DataFrame:
+    """A data file as a frame of strings (CSV/TSV) or values (Parquet, JSON-lines). Its `line` attribute
+    (`frame.attrs["line"]`) gives each row's line in the file, so skipped rows can be named."""
     fmt, enc = file_format(path), ENCODINGS.get(path, "utf-8")
     try:
-        if fmt == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc)
-        if fmt == "tsv":
-            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding=enc)
+        if fmt in ("csv", "tsv"):
+            df = pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str, keep_default_na=False, encoding=enc)
+            df.attrs["line"] = np.arange(len(df)) + 2  # line 1 is the header
+            return df
         if fmt == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_json(path, lines=True, dtype=False)
+            df = pd.read_parquet(path)
+            df.attrs["line"] = np.arange(len(df)) + 1
+            return df
+        return _read_jsonl(path, what, warn)
     except (ValueError, OSError, UnicodeDecodeError) as e:
         raise DomainError(f"cannot read {what} file {path.name}: {str(e).splitlines()[0]}") from None
+
+
+def _read_jsonl(path: Path, what: str, warn: BuildWarnings | None) -> pd.DataFrame:
+    """JSON-lines parsed one line at a time: a broken line is skipped with its line number, not fatal."""
+    records: list[dict[str, object]] = []
+    numbers: list[int] = []
+    bad: list[int] = []
+    bad_text: list[str] = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                rec = None
+            if not isinstance(rec, dict):
+                bad.append(n)
+                bad_text.append(line.strip())
+                continue
+            records.append(rec)
+            numbers.append(n)
+    if not records:
+        raise DomainError(f"cannot read {what} file {path.name}: no line holds a JSON object"
+                          + (f" (line {bad[0]}: {_short(bad_text[0])})" if bad else ""))
+    if bad:
+        if warn is None:
+            raise DomainError(f"{what} file {path.name}: line {bad[0]} is not a JSON object: {_short(bad_text[0])}")
+        warn.count(f"{what} file {path.name}", len(bad), bad_text, "line(s) that are not a JSON object skipped", bad)
+    df = pd.DataFrame.from_records(records)
+    df.attrs["line"] = np.asarray(numbers)
+    return df
 
 
 def _require_columns(df: pd.DataFrame, cols: list[str], what: str, path: Path) -> None:
@@ -57,7 +118,9 @@ def _clean_str(v: object) -> str:
     return str(v).strip()
 
 
-def _split_list(v: object, sep: str, nulls: set[str]) -> list[str]:
+def _split_list(v: object, sep: str, nulls: set[str], bad: list[str]) -> list[str]:
+    """One cell of a list column as its values; a cell a "json" column cannot read as a JSON list is
+    kept as one value and recorded in `bad`, so the build can say so."""
     if isinstance(v, list | tuple | np.ndarray):
         parts = [_clean_str(x) for x in v]
     else:
@@ -67,85 +130,137 @@ def _split_list(v: object, sep: str, nulls: set[str]) -> list[str]:
         if sep == "json":
             try:
                 loaded = json.loads(s)
-                parts = [_clean_str(x) for x in loaded] if isinstance(loaded, list) else [s]
             except json.JSONDecodeError:
+                loaded = None
+            if isinstance(loaded, list):
+                parts = [_clean_str(x) for x in loaded]
+            else:
+                bad.append(s)
                 parts = [s]
         else:
             parts = [p.strip() for p in s.split(sep)]
-    return [p.replace(LIST_SEP, "/") for p in parts if p and p not in nulls]
+    return [p for p in parts if p and p not in nulls]
+
+
+def _likely_separator(values: list[str]) -> str | None:
+    """The punctuation character most of the unreadable cells share, to suggest as the separator."""
+    counts: dict[str, int] = {}
+    for v in values:
+        for ch in set(v):
+            if ch in "|,;/:+&":
+                counts[ch] = counts.get(ch, 0) + 1
+    best = max(counts.items(), key=lambda kv: kv[1], default=None)
+    return best[0] if best and best[1] >= max(1, len(values) // 2) else None
+
+
+def _coerce_list(col: pd.Series, name: str, sep: str, nulls: set[str], warn: BuildWarnings) -> pd.Series:
+    bad: list[str] = []
+    parts = col.map(lambda v: _split_list(v, sep, nulls, bad))
+    if bad:
+        hint = _likely_separator(bad)
+        fix = f'; if it is {hint!r}-separated, declare lists = {{ {name} = "{hint}" }}' if hint else ""
+        warn.count(f"list column '{name}'", len(bad), bad, f"value(s) are not a JSON list; each kept as one value{fix}")
+    clash = [v for vs in parts for v in vs if LIST_SEP in v]
+    warn.count(f"list column '{name}'", len(clash), clash, f"value(s) contain '{LIST_SEP}', stored with '/' instead")
+    return parts.map(lambda vs: LIST_SEP.join(v.replace(LIST_SEP, "/") for v in vs))
 
 
 def _coerce_numbers(col: pd.Series, name: str, warn: BuildWarnings) -> pd.Series:
     raw = col.map(_clean_str)
-    num = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce")
+    num = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce").astype("float64")
     bad = raw[(raw != "") & num.isna()]
-    if len(bad):
-        examples = ", ".join(repr(x) for x in bad.unique()[:3])
-        warn.add(f"column '{name}': {len(bad)} non-numeric value(s) (e.g. {examples}) treated as missing")
-    return num.astype("float64")
+    warn.count(f"column '{name}'", len(bad), list(bad.unique()), "non-numeric value(s) treated as missing")
+    inf = np.isinf(num.to_numpy())
+    if inf.any():  # inf would print as "range -inf..inf" and match "under $10"
+        warn.count(f"column '{name}'", int(inf.sum()), list(raw[inf].unique()), "non-finite value(s) treated as missing")
+        num = num.where(~inf)
+    return num
 
 
 def _coerce_dates(col: pd.Series, name: str, warn: BuildWarnings) -> pd.Series:
     raw = col.map(_clean_str)
     parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
     bad = raw[(raw != "") & parsed.isna()]
-    if len(bad):
-        warn.add(f"column '{name}': {len(bad)} unparseable date(s) (e.g. {bad.iloc[0]!r}) treated as missing")
+    warn.count(f"column '{name}'", len(bad), list(bad.unique()), "unparseable date(s) treated as missing")
     return parsed.dt.strftime("%Y-%m-%d").fillna("")
 
 
-def _aggregate_join(cfg: DomainConfig, ids: pd.Series, join_idx: int) -> pd.Series:
+def _derive(d: Derived, src: pd.Series, warn: BuildWarnings) -> pd.Series:
+    rx = re.compile(d.regex)
+    vals = d.values  # whole-value maps first ("Free" -> 0), then the regex
+    got = src.map(lambda s: vals.get(str(s).strip().lower()) or ((m.group(1) or "") if (m := rx.search(str(s))) else None))
+    missed = src[got.isna() & (src != "")]
+    filled = int(got.notna().sum())
+    if filled == 0 and len(src):
+        warn.count(f"derived column '{d.name}'", len(missed), list(missed.unique()),
+                   f"value(s) of '{d.source}' did not match the regex '{d.regex}': it matched no row, "
+                   f"so the column is empty")
+    else:
+        warn.count(f"derived column '{d.name}'", len(missed), list(missed.unique()),
+                   f"value(s) of '{d.source}' did not match the regex '{d.regex}'; left missing")
+    got = got.fillna("")
+    return _coerce_numbers(got, d.name, warn) if d.kind == "number" else got
+
+
+def _aggregate_join(cfg: DomainConfig, ids: pd.Series, join_idx: int, warn: BuildWarnings) -> pd.Series:
+    """A joined file's values per item, most frequent first, as a list cell ("a|b|c")."""
     j = cfg.items.joins[join_idx]
-    df = read_table(j.path, f"join '{j.name}'")
+    df = read_table(j.path, f"join '{j.name}'", warn)
     _require_columns(df, [j.key, j.column], f"join '{j.name}'", j.path)
+    lines = df.attrs.get("line")
     values = df[j.column].map(_clean_str)
     if j.lookup:  # ids -> names through a second table
-        lk = read_table(j.lookup.path, f"join '{j.name}' lookup")
+        lk = read_table(j.lookup.path, f"join '{j.name}' lookup", warn)
         _require_columns(lk, [j.lookup.key, j.lookup.column], f"join '{j.name}' lookup", j.lookup.path)
         names = pd.Series(lk[j.lookup.column].map(_clean_str).values, index=lk[j.lookup.key].map(_clean_str).values)
         values = values.map(names[~names.index.duplicated()]).fillna("")
-    df = pd.DataFrame({"key": df[j.key].map(_clean_str), "v": values.str.lower()})
-    df = df[df["v"] != ""]
+    df = pd.DataFrame({"key": df[j.key].map(_clean_str),
+                       "v": values.str.lower().str.replace(LIST_SEP, "/", regex=False)})
+    orphan = (~df["key"].isin(set(ids))) & (df["key"] != "")
+    warn.count(f"join '{j.name}' ({j.path.name})", int(orphan.sum()), list(df["key"][orphan].unique()),
+               "row(s) with a key not in the item table skipped",
+               [int(x) for x in lines[orphan.to_numpy()]] if lines is not None else None)
+    df = df[(df["v"] != "") & ~orphan]
     counts = df.groupby(["key", "v"]).size().reset_index(name="n").sort_values(["key", "n", "v"],
                                                                               ascending=[True, False, True])
-    agg = counts.groupby("key")["v"].apply(lambda s: ", ".join(s.head(j.max_values)))
+    agg = counts.groupby("key")["v"].apply(lambda s: LIST_SEP.join(s.head(j.max_values)))
     return ids.map(agg).fillna("")
 
 
 def normalise_items(cfg: DomainConfig, warn: BuildWarnings) -> pd.DataFrame:
     """Return the item table: iid, id, title, attribute columns (typed), in file order, deduplicated."""
     ic = cfg.items
-    df = read_table(ic.path, "items")
+    df = read_table(ic.path, "items", warn)
     needed = [ic.id, ic.title, *ic.text, *ic.lists, *ic.numbers, *ic.dates, *(d.source for d in ic.derive)]
     needed = [c for c in dict.fromkeys(needed) if c not in {d.name for d in ic.derive} or c in df.columns]
     _require_columns(df, needed, "items", ic.path)
+    lines = np.asarray(df.attrs.get("line", np.arange(len(df)) + 1))
     out = pd.DataFrame({"id": df[ic.id].map(_clean_str), "title": df[ic.title].map(_clean_str)})
     empty = (out["id"] == "") | (out["title"] == "")
-    if empty.any():
-        warn.add(f"items: {int(empty.sum())} row(s) without id or title skipped")
+    where = f"items file {ic.path.name}"
+    warn.count(where, int(empty.sum()), [], "row(s) without id or title skipped",
+               [int(x) for x in lines[empty.to_numpy()]])
     dup = out["id"].duplicated() & ~empty
-    if dup.any():
-        warn.add(f"items: {int(dup.sum())} duplicate id(s); the first row of each is kept")
+    warn.count(where, int(dup.sum()), list(out["id"][dup].unique()),
+               "row(s) repeat an earlier id; the first row of each is kept", [int(x) for x in lines[dup.to_numpy()]])
     keep = ~(empty | dup)
     df, out = df[keep].reset_index(drop=True), out[keep].reset_index(drop=True)
     if out.empty:
         raise DomainError(f"items file {ic.path.name} has no usable rows (each needs an id and a title)")
     nulls = set(ic.null_values)
     for col, sep in ic.lists.items():
-        out[col] = df[col].map(lambda v, s=sep: LIST_SEP.join(_split_list(v, s, nulls)))
+        out[col] = _coerce_list(df[col], col, sep, nulls, warn)
     for col in ic.numbers:
         out[col] = _coerce_numbers(df[col], col, warn)
     for d in ic.derive:
         src = out[d.source] if d.source in out.columns else df[d.source].map(_clean_str)
-        got = src.map(lambda s, rx=re.compile(d.regex), vals=d.values: vals.get(str(s).strip().lower()) or
-                      (m.group(1) if (m := rx.search(str(s))) else ""))
-        out[d.name] = _coerce_numbers(got, d.name, warn) if d.kind == "number" else got
+        out[d.name] = _derive(d, src.fillna("").astype(str), warn)
     for col in ic.dates:
         out[col] = _coerce_dates(df[col], col, warn)
     for col in ic.text:
         out[col] = df[col].map(_clean_str).map(lambda s: "" if s in nulls else s)
     for i, j in enumerate(ic.joins):
-        out[j.name] = _aggregate_join(cfg, out["id"], i)
+        out[j.name] = _aggregate_join(cfg, out["id"], i, warn)
     out.insert(0, "iid", np.arange(len(out), dtype=np.int64))
     return out
 
@@ -160,7 +275,8 @@ class Interactions:
 
 def normalise_interactions(cfg: DomainConfig, items: pd.DataFrame, warn: BuildWarnings) -> Interactions:
     c = cfg.interactions
-    df = read_table(c.path, "interactions")
+    df = read_table(c.path, "interactions", warn)
+    lines = np.asarray(df.attrs.get("line", np.arange(len(df)) + 1))
     _require_columns(df, [x for x in (c.user, c.item, c.time, c.rating) if x], "interactions", c.path)
     out = pd.DataFrame({"user": df[c.user].map(_clean_str), "item": df[c.item].map(_clean_str)})
     out["order"] = np.arange(len(out), dtype=np.int64)
@@ -185,8 +301,8 @@ def normalise_interactions(cfg: DomainConfig, items: pd.DataFrame, warn: BuildWa
     id_to_iid = pd.Series(items["iid"].values, index=items["id"].values)
     out["iid"] = out["item"].map(id_to_iid)
     unknown = out["iid"].isna() | (out["user"] == "")
-    if unknown.any():
-        warn.add(f"interactions: {int(unknown.sum())} row(s) with an unknown item id or empty user skipped")
+    warn.count(f"interactions file {c.path.name}", int(unknown.sum()), list(out["item"][out["iid"].isna()].unique()),
+               "row(s) with an unknown item id or empty user skipped", [int(x) for x in lines[unknown.to_numpy()]])
     out = out[~unknown].copy()
     if out.empty:
         raise DomainError(f"interactions file {c.path.name} has no rows that match the item table's ids")

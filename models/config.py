@@ -96,6 +96,14 @@ class DomainConfig:
     description: str
     items: ItemsConfig
     interactions: InteractionsConfig
+    item_plural: str = ""  # "" -> item_word + "s"
+    # How requests are read (graph/understand/): synonyms, units, time_column, low/high words. Domain
+    # words live here, never in code.
+    understanding: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def items_word(self) -> str:
+        return self.item_plural or f"{self.item_word}s"
 
     def describe(self, column: str) -> str:
         return self.items.describe.get(column, column.replace("_", " "))
@@ -119,6 +127,86 @@ def find_config(path: str | Path) -> Path:
         if (p / name).is_file():
             return (p / name).resolve()
     raise DomainError(f"no domain config in {p}: expected one of {', '.join(CONFIG_NAMES)}")
+
+
+# ---- the config schema: one line per key ------------------------------------------------------------
+# Each section maps key -> (accepted types, required). A new key is one line here; `validate_raw` then
+# refuses unknown keys with a "did you mean" and wrong types with the key's full name.
+STR, NUM, INT, TABLE_T, LIST_T = (str,), (int, float), (int,), (dict,), (list,)
+COLUMNS = (str, list)  # one column name or a list of them
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "": {"name": (STR, False), "item_word": (STR, False), "item_plural": (STR, False), "description": (STR, False),
+         "items": (TABLE_T, True), "interactions": (TABLE_T, True), "understanding": (TABLE_T, False)},
+    "items": {"path": (STR, True), "id": (STR, True), "title": (STR, True), "text": (COLUMNS, False),
+              "lists": ((dict, list), False), "numbers": (COLUMNS, False), "dates": (COLUMNS, False),
+              "derive": (TABLE_T, False), "join": (LIST_T, False), "null_values": (COLUMNS, False),
+              "describe": (TABLE_T, False), "format": (STR, False), "encoding": (STR, False)},
+    "items.derive.*": {"from": (STR, True), "regex": (STR, True), "type": (STR, False), "values": (TABLE_T, False)},
+    "items.join": {"as": (STR, True), "path": (STR, True), "key": (STR, True), "column": (STR, True),
+                   "max_values": (INT, False), "format": (STR, False), "encoding": (STR, False),
+                   "lookup": (TABLE_T, False)},
+    "interactions": {"path": (STR, True), "user": (STR, True), "item": (STR, True), "time": (STR, False),
+                     "rating": (STR, False), "positive_at": (NUM, False), "format": (STR, False),
+                     "encoding": (STR, False)},
+}
+CHOICES = {("items.derive.*", "type"): ("number", "text")}
+_TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}
+
+
+def did_you_mean(word: str, known: list[str]) -> str:
+    """' (did you mean 'numbers'?)' for the closest known key, or '' when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if not close:  # a different case or a missing/extra plural 's' is still a likely typo
+        close = [k for k in known if k.lower() in (word.lower(), word.lower().rstrip("s"), word.lower() + "s")][:1]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_section(section: dict[str, Any], spec_name: str, where: str) -> None:
+    spec = SCHEMA[spec_name]
+    for key, value in section.items():
+        if key not in spec:
+            raise DomainError(f"{where}: unknown key '{key}'{did_you_mean(str(key), list(spec))}; "
+                              f"known keys: {', '.join(spec)}")
+        types, _ = spec[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            want = " or ".join(_TYPE_WORDS[t] for t in types)
+            raise DomainError(f"{where}: '{key}' must be {want}, got {type(value).__name__} {value!r:.60}")
+        choices = CHOICES.get((spec_name, key))
+        if choices and value not in choices:
+            raise DomainError(f"{where}: '{key}' must be one of {', '.join(choices)}, got {value!r}"
+                              f"{did_you_mean(str(value), list(choices))}")
+        if isinstance(value, list) and types != LIST_T and not all(isinstance(v, str) for v in value):
+            raise DomainError(f"{where}: '{key}' must list column names (strings), got {value!r:.60}")
+    for key, (_, required) in spec.items():
+        if required and section.get(key) in (None, ""):
+            raise DomainError(f"{where}: missing required key '{key}'")
+
+
+def validate_raw(raw: dict[str, Any], name: str) -> None:
+    """Check every key of a parsed config against SCHEMA; raises DomainError naming the first problem."""
+    _check_section(raw, "", name)
+    items = raw["items"]
+    _check_section(items, "items", "[items]")
+    for dname, spec in (items.get("derive") or {}).items():
+        if not isinstance(spec, dict):
+            raise DomainError(f"[items.derive.{dname}]: expected a table with 'from' and 'regex'")
+        _check_section(spec, "items.derive.*", f"[items.derive.{dname}]")
+    for i, spec in enumerate(items.get("join") or []):
+        if not isinstance(spec, dict):
+            raise DomainError(f"[[items.join]] #{i + 1}: expected a table with 'as', 'path', 'key', 'column'")
+        _check_section(spec, "items.join", f"[[items.join]] #{i + 1}")
+    lists = items.get("lists")
+    if isinstance(lists, dict):
+        for col, sep in lists.items():
+            if not isinstance(sep, str) or not sep:
+                raise DomainError(f"[items] lists: '{col}' needs a separator string (or \"json\"), got {sep!r}")
+    for key in ("describe",):
+        for col, text in (items.get(key) or {}).items():
+            if not isinstance(text, str):
+                raise DomainError(f"[items.{key}]: '{col}' must be a string, got {text!r:.60}")
+    _check_section(raw["interactions"], "interactions", "[interactions]")
 
 
 def _read_raw(cfg_path: Path) -> dict[str, Any]:
@@ -257,6 +345,7 @@ def load_config(path: str | Path) -> DomainConfig:
     for section in ("items", "interactions"):
         if not isinstance(raw.get(section), dict):
             raise DomainError(f"{cfg_path.name}: missing section [{section}]")
+    validate_raw(raw, cfg_path.name)
     name = str(raw.get("name") or root.name)
     if not re.match(r"^[A-Za-z0-9_-]+$", name):
         raise DomainError(f"{cfg_path.name}: name '{name}' may use only letters, digits, '-' and '_'")
@@ -264,4 +353,28 @@ def load_config(path: str | Path) -> DomainConfig:
         root=root, config_path=cfg_path, name=name, item_word=str(raw.get("item_word") or "item"),
         description=str(raw.get("description") or ""),
         items=_parse_items(root, raw["items"]), interactions=_parse_interactions(root, raw["interactions"]),
+        item_plural=str(raw.get("item_plural") or ""), understanding=_parse_understanding(raw.get("understanding")),
     )
+
+
+UNDERSTANDING_KEYS = {"synonyms": dict, "units": dict, "time_column": str, "low": dict, "high": dict, "zero": dict,
+                      "item_words": list}
+
+
+def _parse_understanding(raw: Any) -> dict[str, Any]:
+    """[understanding]: the domain's own words for reading requests; every key is checked here."""
+    where = "[understanding]"
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DomainError(f"{where} must be a table")
+    for key, value in raw.items():
+        if key not in UNDERSTANDING_KEYS:
+            raise DomainError(f"{where}: unknown key '{key}' (known: {', '.join(UNDERSTANDING_KEYS)})")
+        if not isinstance(value, UNDERSTANDING_KEYS[key]):
+            raise DomainError(f"{where}: '{key}' must be a {UNDERSTANDING_KEYS[key].__name__}")
+    for key in ("low", "high", "zero"):
+        for col, words in (raw.get(key) or {}).items():
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise DomainError(f"{where}: {key}.{col} must be a list of words")
+    return dict(raw)

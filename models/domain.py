@@ -15,6 +15,7 @@ import pandas as pd
 from models.catalog import item_text
 from models.config import DomainConfig, DomainError, load_config
 from models.filter_engine import FilterEngine
+from models.vocabulary import Vocabulary
 from models.item_table import ItemTable, TableSchema
 from models.resolver import TitleResolver
 
@@ -92,6 +93,11 @@ class Domain:
     def resolver(self) -> TitleResolver:
         return TitleResolver(self.titles, self.popularity)
 
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Every categorical value of the domain, matched against requests (graph/understand/)."""
+        return Vocabulary(self.items, self.schema, self.config.understanding, self.artifacts / "vocabulary")
+
     @property
     def n_items(self) -> int:
         return int(self.manifest.get("catalog", {}).get("stats", {}).get("items", len(self.items)))
@@ -121,8 +127,11 @@ class Domain:
 
         client = chroma_client(self.artifacts / "chroma")
         col = client.get_collection(collection_name(self.name))
-        path = encoder_path or (col.metadata or {}).get("encoder")
-        return ItemIndex(col, get_embedder(path))
+        meta = col.metadata or {}
+        path = encoder_path or meta.get("encoder")
+        # queries must be embedded by the backend that embedded the items (int8 and fp32 vectors differ a bit)
+        backend = meta.get("backend") if not encoder_path else None
+        return ItemIndex(col, get_embedder(path, backend or None))
 
 
 def load_domain(path: str | Path, artifacts: str | Path | None = None, build: bool = False,

@@ -9,6 +9,7 @@ authorizer that allows only reads of the item table, so even a parser gap cannot
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -21,12 +22,26 @@ from rapidfuzz import fuzz, process
 from sqlglot import exp
 
 TABLE = "items"
+LIST_SEP = "|"  # how list cells are stored ("a|b|c"); models.catalog writes them
 HIDDEN = ("iid", "id")  # internal/user ids never reach the LLM
 SAFE_FUNCTIONS = {
     "abs", "avg", "coalesce", "count", "group_concat", "ifnull", "instr", "length", "like", "lower", "ltrim",
     "max", "min", "nullif", "replace", "round", "rtrim", "substr", "substring", "sum", "total", "trim",
     "upper", "glob", "cast", "iif", "printf", "random",
 }
+MAX_VALUE_BYTES = 100_000  # SQLite's length limit: no string, blob or row may grow past this
+MAX_OUTPUT_BYTES = 256_000  # all the text one query may return (the LLM reads a few rows anyway)
+MAX_ROW_CAP = 10_000  # the most rows a caller may ask for
+LIMITS = {  # engine-level limits (Connection.setlimit): bound what one call can build, whatever the SQL
+    sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: 20_000,
+    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 1_000,  # LIKE/GLOB cost grows with pattern x text length
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 10,
+    sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 32,
+    sqlite3.SQLITE_LIMIT_ATTACHED: 0,
+}
+_PRINTF_SPEC = re.compile(r"%[-+ 0#,!]*(\*|\d+)?(?:\.(\*|\d+))?(l{0,2}[a-zA-Z%])")
 FORBIDDEN_NODES = (exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Create, exp.Alter, exp.Command,
                    exp.Pragma, exp.Attach, exp.Detach, exp.Transaction, exp.Commit, exp.Rollback, exp.With,
                    exp.Into)
@@ -45,6 +60,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     mean: float | None = None
+    distinct: int | None = None  # distinct values of a list column (values keeps the most frequent)
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -106,6 +122,43 @@ class QueryResult:
         return [dict(zip(self.columns, r, strict=False)) for r in self.rows]
 
 
+def _has_element(col: exp.Column, value: str, negate: bool = False) -> exp.Expression:
+    """`instr('|' || lower(col) || '|', '|value|') > 0`: exact membership in a "a|b|c" list cell."""
+    sep = exp.Literal.string(LIST_SEP)
+    cell = exp.DPipe(this=exp.DPipe(this=sep, expression=exp.Lower(this=col.copy())), expression=sep.copy())
+    needle = exp.Literal.string(f"{LIST_SEP}{value.lower()}{LIST_SEP}")
+    found = exp.GT(this=exp.Anonymous(this="instr", expressions=[cell, needle]), expression=exp.Literal.number(0))
+    if not negate:
+        return exp.paren(found)
+    return exp.paren(exp.or_(exp.Is(this=col.copy(), expression=exp.Null()), exp.Not(this=exp.paren(found))))
+
+
+def _size(v: Any) -> int:
+    return len(v) if isinstance(v, str | bytes) else 8
+
+
+def _fetch(cur: sqlite3.Cursor, cap: int | None, max_bytes: int | None) -> tuple[list[tuple[Any, ...]], bool]:
+    """Rows up to `cap` (and one more to know there were more) and `max_bytes` of values in all; a row
+    that would cross the byte cap is cut to fit, so even one huge value cannot flood the caller."""
+    rows: list[tuple[Any, ...]] = []
+    used = 0
+    while True:
+        batch = cur.fetchmany(100)
+        if not batch:
+            return rows, False
+        for row in batch:
+            if cap and len(rows) >= cap:
+                return rows, True
+            size = sum(_size(v) for v in row)
+            if max_bytes is not None and used + size > max_bytes:
+                left = max(0, max_bytes - used)
+                if left > 0:
+                    rows.append(tuple(v[: left // max(1, len(row))] if isinstance(v, str | bytes) else v for v in row))
+                return rows, True
+            used += size
+            rows.append(row)
+
+
 def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
     if action == sqlite3.SQLITE_SELECT:
         return sqlite3.SQLITE_OK
@@ -114,6 +167,31 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None,
     if action == sqlite3.SQLITE_FUNCTION:
         return sqlite3.SQLITE_OK if (arg2 or "").lower() in SAFE_FUNCTIONS else sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_DENY
+
+
+def _printf_too_big(fmt: object, args: tuple[Any, ...]) -> bool:
+    """True when a printf width or precision asks for more than MAX_VALUE_BYTES characters. SQLite's
+    printf honours its length limit only by returning NULL at the end: `%.1000000000c` still loops a
+    billion times inside one call, where no progress handler can stop it."""
+    if not isinstance(fmt, str):
+        return False
+    i = 0
+    total = 0
+    for m in _PRINTF_SPEC.finditer(fmt):
+        for part in (m.group(1), m.group(2)):
+            if part == "*":
+                v = args[i] if i < len(args) else 0
+                i += 1
+                try:
+                    n = abs(int(float(v))) if v is not None else 0
+                except (TypeError, ValueError, OverflowError):
+                    n = 0
+            else:
+                n = int(part) if part else 0
+            total += n
+        if m.group(3) != "%":
+            i += 1
+    return total > MAX_VALUE_BYTES
 
 
 class ItemTable:
@@ -129,6 +207,7 @@ class ItemTable:
         self._cols.update({k.lower(): v for k, v in schema.column_aliases.items() if k.lower() not in self._cols})
         self._all_cols = {**self._cols, **{h: h for h in HIDDEN}}
         self._tables = {TABLE, *(a.lower() for a in schema.aliases)}
+        self.overruns = 0  # queries that ran past time_limit_s + 0.5 s (should stay 0; the tests check)
 
     # ---- connection -------------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -136,30 +215,52 @@ class ItemTable:
         if conn is None:
             conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False)
             conn.execute("PRAGMA query_only = ON")
+            for limit, value in LIMITS.items():
+                conn.setlimit(limit, value)
+            plain = sqlite3.connect(":memory:", check_same_thread=False)  # SQLite's own printf, unguarded
+            plain.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+
+            def printf(fmt: object, *args: Any) -> Any:
+                if _printf_too_big(fmt, args):
+                    raise ValueError("printf width or precision over the length limit")
+                marks = ",".join("?" * (len(args) + 1))
+                return plain.execute(f"SELECT printf({marks})", (fmt, *args)).fetchone()[0]
+
+            conn.create_function("printf", -1, printf, deterministic=True)
             conn.set_authorizer(_authorizer)
             self._local.conn = conn
         return conn
 
-    def _run(self, sql: str, params: tuple[Any, ...] = (), cap: int | None = None) -> tuple[list[str], list[tuple[Any, ...]], bool]:
+    def _run(self, sql: str, params: tuple[Any, ...] = (), cap: int | None = None,
+             max_bytes: int | None = None) -> tuple[list[str], list[tuple[Any, ...]], bool]:
+        """Run one checked statement under the time limit; at most `cap` rows and `max_bytes` of text."""
         conn = self._conn()
         deadline = time.monotonic() + self.time_limit_s
-        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 2000)
+        conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 1000)
+        hint = self.schema.hint()
         try:
             cur = conn.execute(sql, params)
-            rows = cur.fetchmany(cap + 1) if cap else cur.fetchall()
             cols = [d[0] for d in cur.description or []]
+            rows, truncated = _fetch(cur, cap, max_bytes)
             cur.close()
         except sqlite3.OperationalError as e:
             if "interrupted" in str(e):
                 raise SQLError(f"query took longer than {self.time_limit_s:g}s and was stopped; "
-                               f"add conditions or a LIMIT. {self.schema.hint()}") from None
-            raise SQLError(f"SQL error: {e}. {self.schema.hint()}") from None
+                               f"add conditions or a LIMIT. {hint}") from None
+            if "user-defined function raised exception" in str(e):
+                raise SQLError(f"a value in the query would be longer than {MAX_VALUE_BYTES:,} characters. "
+                               f"{hint}") from None
+            raise SQLError(f"SQL error: {e}. {hint}") from None
+        except sqlite3.DataError as e:  # "string or blob too big": the length limit
+            raise SQLError(f"a value in the query grew over the {MAX_VALUE_BYTES:,}-byte limit ({e}). "
+                           f"{hint}") from None
         except sqlite3.DatabaseError as e:
-            raise SQLError(f"SQL refused: {e}. {self.schema.hint()}") from None
+            raise SQLError(f"SQL refused: {e}. {hint}") from None
         finally:
             conn.set_progress_handler(None, 0)
-        truncated = bool(cap and len(rows) > cap)
-        return cols, rows[:cap] if cap else rows, truncated
+        if time.monotonic() > deadline + 0.5:  # a single call ran past the limit: say so, keep the rows
+            self.overruns += 1
+        return cols, rows, truncated
 
     # ---- validation and repair --------------------------------------------------------------------
     def check(self, sql: str, allow_hidden: bool = False) -> tuple[exp.Select, list[str]]:
@@ -245,31 +346,36 @@ class ItemTable:
             if not (isinstance(col, exp.Column) and isinstance(lit, exp.Literal) and lit.is_string):
                 continue
             meta = self.schema.get(col.name)
-            if meta is None or meta.kind not in ("list", "text") or not meta.values:
+            if meta is None or meta.kind not in ("list", "text"):
                 continue
             raw = lit.this
             core = raw.strip("%")
-            snapped = self._snap_value(meta, core)
-            if snapped is None:
-                continue  # leave it: a free-text LIKE may still match
-            if snapped != core:
+            snapped = self._snap_value(meta, core) if meta.values else core
+            if snapped is not None and snapped != core:
                 notes.append(f"value '{core}' read as '{snapped}' in {meta.name}")
             if meta.kind == "list" and isinstance(node, exp.EQ | exp.NEQ):
-                like = exp.Like(this=col.copy(), expression=exp.Literal.string(f"%{snapped}%"))
-                node.replace(like if isinstance(node, exp.EQ) else exp.Not(this=like))
-                notes.append(f"{meta.name} is a list: '=' read as LIKE '%{snapped}%'")
-            else:
+                # '=' on a list means "has this element": the whole value between separators, any case
+                value = snapped if snapped is not None else core
+                negate = isinstance(node, exp.NEQ)
+                node.replace(_has_element(col, value, negate=negate))
+                notes.append(f"{meta.name} is a list: {'!=' if negate else '='} read as "
+                             f"'{'does not have' if negate else 'has'} the value {value}'")
+            elif snapped is not None:
                 lit.set("this", raw.replace(core, snapped) if core else raw)
 
     # ---- public API -------------------------------------------------------------------------------
     def query(self, sql: str, row_cap: int | None = None) -> QueryResult:
         """Look-up over the full table; rows are for the LLM, so internal ids are dropped."""
+        if row_cap is not None and not 1 <= row_cap <= MAX_ROW_CAP:
+            raise SQLError(f"the row limit must be between 1 and {MAX_ROW_CAP:,}, got {row_cap}")
         tree, notes = self.check(sql)
         cap = row_cap or self.row_cap
         if isinstance(tree.expressions[0], exp.Star) and len(tree.expressions) == 1:
             tree.set("expressions", [exp.column(c) for c in self.schema.names()])
         final = tree.sql(dialect="sqlite")
-        cols, rows, truncated = self._run(final, cap=cap)
+        cols, rows, truncated = self._run(final, cap=cap, max_bytes=MAX_OUTPUT_BYTES)
+        if truncated and len(rows) < cap:
+            notes.append(f"output capped at {MAX_OUTPUT_BYTES:,} bytes")
         keep = [i for i, c in enumerate(cols) if c not in HIDDEN]
         return QueryResult([cols[i] for i in keep], [tuple(r[i] for i in keep) for r in rows], truncated, notes, final)
 

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+import regex
 from rapidfuzz import fuzz
 
 _YEAR = re.compile(r"\(\s*(\d{4})\s*\)\s*$|\b((?:19|20)\d{2})\s*$")
@@ -19,6 +20,12 @@ _AKA = re.compile(r"\((?:a\.k\.a\.|aka)[^)]*\)", re.I)
 _TRAILING_ARTICLE = re.compile(r",\s*(the|a|an|le|la|les|il|el|das|der|die)$")
 _LEADING_ARTICLE = re.compile(r"^(the|a|an)\s+")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# Any script: letters, marks and digits are kept, the rest is a word break. Accents are dropped only where
+# they are optional in writing (Latin, Greek, Cyrillic; Hebrew and Arabic vowel points), so "Amélie"
+# finds "Amelie" and a pointed Hebrew title its unpointed form, while Devanagari or Thai vowel signs stay.
+_U_NON_WORD = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
+_OPTIONAL_MARKS = regex.compile(r"(?<=[\p{Latin}\p{Greek}\p{Cyrillic}\p{Hebrew}\p{Arabic}]\p{Mn}*)\p{Mn}+")
+_TATWEEL = "\u0640"  # Arabic elongation: a typographic stretch, not a letter
 
 
 def split_year(title: str) -> tuple[str, int | None]:
@@ -30,13 +37,21 @@ def split_year(title: str) -> tuple[str, int | None]:
 
 
 def normalise(title: str) -> tuple[str, int | None]:
-    """Key used for matching: lower-case, accents and punctuation gone, no year, no article."""
+    """Key used for matching: NFKC, case-folded, optional accents and punctuation gone, no year, no
+    article; letters and digits of every script are kept."""
     base, year = split_year(title)
     base = _AKA.sub(" ", base)
     base = re.sub(r"\([^)]*\)\s*$", "", base).strip() or base  # trailing alternate title "(Le ...)"
-    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode().lower().strip()
-    base = _TRAILING_ARTICLE.sub(lambda m: "", base)
-    key = _NON_WORD.sub(" ", base).strip()
+    if base.isascii():  # the common case, kept fast
+        base = base.lower().strip()
+        base = _TRAILING_ARTICLE.sub(lambda m: "", base)
+        key = _NON_WORD.sub(" ", base).strip()
+    else:
+        base = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", base)).replace(_TATWEEL, "")
+        base = _OPTIONAL_MARKS.sub("", base)
+        base = unicodedata.normalize("NFKC", base).casefold().strip()
+        base = _TRAILING_ARTICLE.sub(lambda m: "", base)
+        key = _U_NON_WORD.sub(" ", base).strip()
     key = _LEADING_ARTICLE.sub("", key)
     return key, year
 

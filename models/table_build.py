@@ -23,7 +23,7 @@ def column_kinds(cfg: DomainConfig) -> dict[str, str]:
     kinds.update({d.name: ("number" if d.kind == "number" else "text") for d in ic.derive})
     kinds.update({c: "date" for c in ic.dates})
     kinds.update({c: "text" for c in ic.text})
-    kinds.update({j.name: "text" for j in ic.joins})
+    kinds.update({j.name: "list" for j in ic.joins})  # joined values are a list, like genres
     return {c: kinds[c] for c in ic.attribute_columns}
 
 
@@ -35,12 +35,15 @@ def describe_table(cfg: DomainConfig, items: pd.DataFrame) -> TableSchema:
         if kind == "list":
             counts = s[s != ""].str.split(LIST_SEP, regex=False).explode().value_counts()
             col.values = [str(v) for v in counts.index[:MAX_CATEGORIES]]
+            col.distinct = int(len(counts))
         elif kind == "text":
             vc = s[s != ""].value_counts()
             if 0 < len(vc) <= TEXT_CATEGORICAL_MAX:
                 col.values = [str(v) for v in vc.index]
         elif kind == "number" and s.notna().any():
-            col.min, col.max, col.mean = float(s.min()), float(s.max()), round(float(s.mean()), 2)
+            finite = s[np.isfinite(s.to_numpy(dtype=np.float64, na_value=np.nan))]
+            if len(finite):  # the build already made non-finite numbers missing; this is a second guard
+                col.min, col.max, col.mean = float(finite.min()), float(finite.max()), round(float(finite.mean()), 2)
         elif kind == "date":
             nz = s[s != ""]
             if len(nz):

@@ -21,6 +21,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         metrics = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in r["metrics"].items()
                             if not isinstance(v, dict | list))
         print(f"{name}: {r['status']} ({r['seconds']:.1f} s) {metrics}")
+    if "sasrec" in names and report.get("sasrec", {}).get("status") == "trained":
+        from models.build import record_sasrec_rate
+
+        record_sasrec_rate(domain)  # the next build's SASRec estimate
     if "emb" in names:  # the dense index must be rebuilt with the fine-tuned encoder
         rep = build_domain(domain.config, domain.artifacts, progress=not args.quiet)
         print(f"index: {rep.steps.get('index')}")
@@ -59,6 +63,7 @@ def register(sub: Any, add_domain: Callable[[argparse.ArgumentParser], None]) ->
     p.add_argument("--lr", type=float, default=2e-4, help="gen: learning rate")
     p.add_argument("--merge", action="store_true", help="gen: also save the merged model (for GGUF conversion)")
     p.add_argument("--out", default=None, help="gen: output folder (default <artifacts>/models/reclm-gen)")
-    p.add_argument("--force", action="store_true", help="retrain even when the data did not change")
+    p.add_argument("--force", action="store_true",
+                   help="retrain from scratch even when the data did not change (no warm start)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from memory.checkpoint import checkpoint_kind
 from serving.auth import Caller
 from serving.cards import cards
+from serving.errors import errors
 from serving.runtime import runtime_of
 
 router = APIRouter()
@@ -31,7 +32,8 @@ async def health(request: Request) -> dict[str, Any]:
     return out
 
 
-@router.get("/items/{iid}", tags=["catalog"], summary="One catalog item by its id (iid)")
+@router.get("/items/{iid}", tags=["catalog"], summary="One catalog item by its id (iid)",
+            responses=errors(401, 404, 422, 503))
 async def item(iid: int, request: Request, _: Caller) -> dict[str, Any]:
     rt = runtime_of(request)
     got = cards(rt.agent.deps.domain, [iid]) if 0 <= iid < rt.agent.deps.domain.n_items else []
@@ -40,7 +42,8 @@ async def item(iid: int, request: Request, _: Caller) -> dict[str, Any]:
     return got[0]
 
 
-@router.get("/items", tags=["catalog"], summary="Items whose title matches free text (typos, years, articles)")
+@router.get("/items", tags=["catalog"], summary="Items whose title matches free text (typos, years, articles)",
+            responses=errors(401, 422, 503))
 async def find_items(request: Request, _: Caller, title: Annotated[str, Query(min_length=1, max_length=200)],
                      k: Annotated[int, Query(ge=1, le=20)] = 5) -> dict[str, Any]:
     domain = runtime_of(request).agent.deps.domain
@@ -50,14 +53,16 @@ async def find_items(request: Request, _: Caller, title: Annotated[str, Query(mi
                                         for m in matches if m.iid in by_iid]}
 
 
-@router.get("/profile", tags=["profile"], summary="What the agent has learned about the caller's tastes")
+@router.get("/profile", tags=["profile"], summary="What the agent has learned about the caller's tastes",
+            responses=errors(401, 503))
 async def profile(request: Request, ident: Caller) -> dict[str, Any]:
     rt = runtime_of(request)
     facets = await run_in_threadpool(rt.agent.deps.profiles.get, ident.user_id, rt.domain_name)
     return {"user_id": ident.user_id, "domain": rt.domain_name, **facets}
 
 
-@router.delete("/profile", tags=["profile"], summary="Forget the caller's profile in this domain")
+@router.delete("/profile", tags=["profile"], summary="Forget the caller's profile in this domain",
+            responses=errors(401, 503))
 async def forget_profile(request: Request, ident: Caller) -> dict[str, Any]:
     rt = runtime_of(request)
     await run_in_threadpool(rt.agent.deps.profiles.clear, ident.user_id, rt.domain_name)

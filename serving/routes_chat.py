@@ -17,6 +17,8 @@ from graph.nodes.common import text_of
 from serving.auth import Caller, Identity, check_name, new_thread_id
 from serving.runtime import Mode, Rank, Style, runtime_of
 from serving.stream import run_turn, sse, turn_events
+from serving.errors import errors
+from serving.turn_lock import acquire_turn
 
 router = APIRouter(tags=["chat"])
 
@@ -54,24 +56,38 @@ def _prepare(req: ChatRequest, request: Request, ident: Identity) -> tuple[Any, 
     return rt, rt.run_config(ident, thread, req.mode, req.reply_style, req.rank), thread, text
 
 
-@router.post("/chat", response_model=ChatReply, summary="One turn, answered when it is finished")
+BUSY_409 = errors(400, 401, 409, 413, 422, 503)
+
+
+@router.post("/chat", response_model=ChatReply, summary="One turn, answered when it is finished", responses=BUSY_409)
 async def chat(req: ChatRequest, request: Request, ident: Caller) -> dict[str, Any]:
     rt, cfg, thread, text = _prepare(req, request, ident)
-    out = await run_turn(rt, text, cfg, thread)
+    with acquire_turn(rt.settings.memory_dir, cfg["configurable"]["thread_id"]):
+        out = await run_turn(rt, text, cfg, thread)
     out.pop("type", None)
     return out
 
 
 @router.post("/chat/stream", summary="One turn as server-sent events: progress..., token..., final (or error)",
-             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
+             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}, **BUSY_409})
 async def chat_stream(req: ChatRequest, request: Request, ident: Caller) -> StreamingResponse:
     rt, cfg, thread, text = _prepare(req, request, ident)
-    body = (sse(ev) async for ev in turn_events(rt, text, cfg, thread))
+    lock = acquire_turn(rt.settings.memory_dir, cfg["configurable"]["thread_id"])  # 409 before the stream starts
+
+    async def events() -> Any:
+        try:
+            async for ev in turn_events(rt, text, cfg, thread):
+                yield sse(ev)
+        finally:  # also when the client goes away mid-stream
+            lock.release()
+
+    body = events()
     return StreamingResponse(body, media_type="text/event-stream",
                              headers={"X-Thread-Id": thread, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@router.get("/threads/{thread_id}", summary="A conversation's messages and its last recommended items")
+@router.get("/threads/{thread_id}", summary="A conversation's messages and its last recommended items",
+            responses=errors(401, 404, 422, 503))
 async def thread_history(thread_id: str, request: Request, ident: Caller) -> dict[str, Any]:
     rt = runtime_of(request)
     cfg = rt.run_config(ident, check_name(thread_id, "thread id"))

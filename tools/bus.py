@@ -21,6 +21,7 @@ class Bus:
     rows: list[dict[str, Any]] = field(default_factory=list)  # look-up rows the LLM may see
     seeds: list[int] = field(default_factory=list)  # items the user named (never recommended back)
     shown: list[int] = field(default_factory=list)  # recommended in earlier turns: shown again only as a last resort
+    fit: dict[str, float] | None = None  # soft match (tools/match.py): str(iid) -> share of stated conditions met
 
     def size(self, n_items: int) -> int:
         return n_items if self.candidates is None else len(self.candidates)
@@ -35,7 +36,7 @@ class Bus:
 
     def to_dict(self) -> dict[str, Any]:
         return {"candidates": self.candidates, "scores": self.scores, "track": self.track, "mapped": self.mapped,
-                "rows": self.rows, "seeds": self.seeds, "shown": self.shown}
+                "rows": self.rows, "seeds": self.seeds, "shown": self.shown, "fit": self.fit}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Bus:
@@ -43,7 +44,13 @@ class Bus:
             return cls()
         return cls(data.get("candidates"), data.get("scores"), list(data.get("track", [])),
                    list(data.get("mapped", [])), list(data.get("rows", [])), list(data.get("seeds", [])),
-                   list(data.get("shown", [])))
+                   list(data.get("shown", [])), data.get("fit"))
+
+    def fit_of(self, ids: list[int]) -> list[float] | None:
+        """The soft-match fit of these items (None when no match step ran this turn)."""
+        if self.fit is None:
+            return None
+        return [self.fit.get(str(int(i)), 0.0) for i in ids]
 
     def errors(self) -> list[dict[str, Any]]:
         return [t for t in self.track if t.get("error")]

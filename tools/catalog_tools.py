@@ -81,15 +81,25 @@ Op = Literal["=", "!=", "<", "<=", ">", ">=", "contains", "not contains"]
 
 
 def make_filter_args(schema: TableSchema) -> type[Args]:
-    cols = tuple(c.name for c in schema.columns if c.name != "title") or ("popularity",)
+    """Typed conditions: numbers are numbers (no "$15" strings), values are strings; the columns are enums
+    (the schema grows with the number of columns, never with the number of values)."""
+    numeric = tuple(c.name for c in schema.columns if c.kind == "number" and c.name != "title")
+    other = tuple(c.name for c in schema.columns if c.kind != "number" and c.name != "title")
 
-    class Cond(Args):
-        col: Literal[cols]  # type: ignore[valid-type]
-        op: Op
+    class NumCond(Args):
+        col: Literal[numeric]  # type: ignore[valid-type]
+        op: Literal["=", "!=", "<", "<=", ">", ">="]
+        val: float
+
+    class ValCond(Args):
+        col: Literal[other]  # type: ignore[valid-type]
+        op: Literal["contains", "not contains", "=", "!="]
         val: Annotated[str, Field(max_length=60)]
 
+    cond: Any = (NumCond | ValCond) if numeric and other else (NumCond if numeric else ValCond)
+
     class FilterArgs(Args):
-        where: Annotated[list[Cond], Field(min_length=1, max_length=6)]
+        where: Annotated[list[cond], Field(min_length=1, max_length=6)]  # type: ignore[valid-type]
 
     return FilterArgs
 

@@ -301,7 +301,7 @@ def why_plan(message: str, ctx: ToolContext, earlier_texts: Sequence[str], profi
     target = why_target(message, ctx)
     if target is None:
         return None
-    from graph.hints import mentioned_titles
+    from models.mentions import mentioned_titles
 
     titles = ctx.domain.titles
     liked = [titles[i] for text in earlier_texts for i in mentioned_titles(text, ctx.domain.resolver)]

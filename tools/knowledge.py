@@ -244,6 +244,7 @@ def _list_columns(ctx: ToolContext) -> list[str]:
 
 def _shared_facts(ctx: ToolContext, history: Sequence[int], candidates: Sequence[int]) -> list[Fact]:
     cols = _list_columns(ctx)
+    history = list(dict.fromkeys(int(h) for h in history))  # a liked item counted once: "n of your N" stays true
     if not history or not cols:
         return []
     hist_vals = {col: [set(_values(ctx, h, col)) for h in history] for col in cols}
@@ -262,7 +263,7 @@ def _shared_facts(ctx: ToolContext, history: Sequence[int], candidates: Sequence
                 best = (share, col, common, n)
         if best is not None and best[0] >= 0.3:
             share, col, common, n = best
-            text = f"{', '.join(common)} like {n} of your {len(history)} liked {ctx.domain.config.item_word}s"
+            text = f"{', '.join(common)} like {n} of your {len(history)} liked {ctx.domain.config.items_word}"
             out.append(Fact(int(c), "shared", text, {"column": col, "values": common, "count": n,
                                                      "of": len(history)}, share))
     return out

@@ -58,7 +58,7 @@ def run_similar(ctx: ToolContext, bus: Bus, args: SimilarArgs) -> str:
         keep = POOL
     else:
         cands = np.asarray(bus.candidates, dtype=np.int64)
-        keep = _keep_count(len(cands))
+        keep = len(cands) if bus.fit is not None else _keep_count(len(cands))
     cands = cands[~np.isin(cands, seeds)]
     if len(cands) == 0:
         bus.set([])
@@ -85,7 +85,8 @@ def run_retrieve(ctx: ToolContext, bus: Bus, args: RetrieveArgs) -> str:
     else:
         cands = np.asarray(bus.candidates, dtype=np.int64)
         q = ctx.index.embedder.embed([args.query])[0]
-        _set_top(bus, cands, vecs[cands] @ q, min(len(cands), max(POOL, _keep_count(len(cands)))))
+        keep = len(cands) if bus.fit is not None else min(len(cands), max(POOL, _keep_count(len(cands))))
+        _set_top(bus, cands, vecs[cands] @ q, keep)  # after a soft match, every candidate keeps its fit
     return f"{before} -> {len(bus.candidates or [])} candidates closest to '{args.query}'"
 
 

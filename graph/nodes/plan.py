@@ -9,7 +9,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
-from graph.hints import conversation_hints, read_hints, residual_words
+from graph.guard import guard_reply
+from graph.understand import Request, read_conversation
 from graph.nodes.common import emit, history, last_user_text, user_texts
 from graph.state import State
 from graph.validate import repair_plan
@@ -40,15 +41,14 @@ def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessa
     return msgs
 
 
-def understood(message: str, hints: Any, deps: AgentDeps) -> bool:
+def understood(req: Request) -> bool:
     """True when code fully understands the request: a recommendation with stated conditions or titles and
     no other content words, or a question about named items. The LLM would add nothing but latency."""
-    d = deps.domain
-    if residual_words(message, read_hints(message, d.schema, d.resolver), d.schema, d.resolver):
+    if req.residual or req.language:
         return False
-    if hints.wants_recs:
-        return hints.has_conditions or bool(hints.titles)
-    return bool(hints.titles) and not hints.chit_chat
+    if req.wants_recs:
+        return req.has_conditions or bool(req.titles)
+    return bool(req.titles) and not req.chit_chat
 
 
 def make_plan(deps: AgentDeps) -> Any:
@@ -59,8 +59,14 @@ def make_plan(deps: AgentDeps) -> Any:
         emit({"stage": "planning", "attempt": attempt})
         message = last_user_text(state.get("messages", []))
         texts = user_texts(state.get("messages", []))
+        reader = deps.reader
+        refusal = guard_reply(message, deps.domain.config.item_word)  # off-topic / injection: in role, no tools
+        if refusal is not None:
+            emit({"stage": "planned", "steps": [], "direct": True})
+            return {"plan": {"steps": [], "reply": refusal, "like": [], "dislike": [], "expect": [], "n": None,
+                             "chit_chat": None}, "plan_notes": ["off-topic or injection: answered in role"], "attempts": attempt}
         if deps.code_small_talk:
-            quick = read_hints(message, deps.domain.schema, deps.domain.resolver)
+            quick = reader.read_cached(message)
             if quick.chit_chat:  # greetings, thanks, "who are you": no LLM call needed
                 emit({"stage": "planned", "steps": [], "direct": True})
                 return {"plan": {"steps": [], "reply": None, "like": [], "dislike": [], "expect": [], "n": None,
@@ -75,16 +81,16 @@ def make_plan(deps: AgentDeps) -> Any:
                 emit({"stage": "planned", "steps": ["explain"], "direct": False})
                 return {"plan": why, "plan_notes": ["a why-question: explained from computed facts (planned in code)"],
                         "attempts": attempt}
-        hints = conversation_hints(texts, deps.domain.schema, deps.domain.resolver)
-        relax = sum(1 for c in state.get("critiques", []) if c.startswith(RELAX))
-        if deps.code_plans and not state.get("critiques") and understood(message, hints, deps):
-            fixed = repair_plan([], None, [], [], hints, deps.domain, texts, profile, message, relax)
+        hints, ages = read_conversation(reader, texts)
+        if deps.code_plans and not state.get("critiques") and understood(hints):
+            fixed = repair_plan([], None, [], [], hints, ages, deps.domain, texts, profile, message)
             fixed.notes.insert(0, "planned in code: every part of the request was understood without the LLM")
             titles = deps.domain.titles
             excluded = [v for _, v in hints.exclude]
             plan_dict = {"steps": fixed.steps, "reply": None, "like": [titles[i] for i in hints.titles],
                          "dislike": [titles[i] for i in hints.avoid_titles] + excluded,
-                         "expect": [f"{c}={v}" for c, v in hints.include], "n": hints.n, "chit_chat": None}
+                         "expect": [f"{c}={v}" for c, v in hints.include], "n": hints.n, "chit_chat": None,
+                         "read": hints.labels(), "language": hints.language, "understood": True}
             emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": False})
             return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt}
         calls = state.get("llm_calls", 0) + 1
@@ -97,12 +103,12 @@ def make_plan(deps: AgentDeps) -> Any:
                     "critiques": [*state.get("critiques", []), crit]}
         except (LLMUnavailable, LLMConfigError) as e:
             return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": str(e)}
-        fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints,
-                            deps.domain, user_texts(state.get("messages", [])), profile, message, relax,
-                            advice=state.get("critiques", []))
+        fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints, ages,
+                            deps.domain, texts, profile, message)
         expect = [f"{c}={v}" for c, v in hints.include]
         plan_dict = {"steps": fixed.steps, "reply": fixed.reply, "like": fixed.like, "dislike": fixed.dislike,
-                     "expect": expect, "n": hints.n, "chit_chat": hints.chit_chat}
+                     "expect": expect, "n": hints.n, "chit_chat": hints.chit_chat, "read": hints.labels(),
+                     "language": hints.language, "understood": False}
         emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": fixed.is_direct})
         return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt, "llm_calls": calls}
 

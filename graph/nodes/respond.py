@@ -53,6 +53,45 @@ def _short_reason(row: dict[str, Any]) -> str:
     return _describe(row, 3)[:100]
 
 
+def _match_args(plan: dict[str, Any]) -> Any:
+    from tools.match import MatchArgs
+
+    step = next((s for s in plan.get("steps", []) if s.get("tool") == "match"), None)
+    return MatchArgs.model_validate({k: v for k, v in step.items() if k != "tool"}) if step else None
+
+
+def _reasons(deps: AgentDeps, plan: dict[str, Any], rows: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], int]:
+    """(title, why) per item from the tools' facts: the stated conditions it meets, then what it misses;
+    and how many items miss something. Only fields with values are shown."""
+    from tools.match import unmet
+
+    args = _match_args(plan)
+    ctx = deps.tools()
+    out: list[tuple[str, str]] = []
+    missing = 0
+    for r in rows:
+        why = _short_reason(r)
+        if args is not None:
+            miss = unmet(ctx, int(r["iid"]), args)
+            if miss:
+                missing += 1
+                why = f"{why}; not: {', '.join(miss)}" if why else f"not: {', '.join(miss)}"
+        out.append((inert(str(r["title"]), 200), why))
+    return out, missing
+
+
+def _intro(word: str, words: str, n: int, missing: int, language: str | None) -> str:
+    intro = f"Here are {words} that fit what you asked for:"
+    if missing and missing == n:
+        intro = f"No {word} meets everything you asked for; these come closest (what each misses is marked \"not\"):"
+    elif missing:
+        intro = f"Here are {words} that fit what you asked for ({missing} of them miss something, marked \"not\"):"
+    if language:
+        intro = (f"(I read requests in English; parts of your message in another language ({language}) may not "
+                 f"have been understood.)\n{intro}")
+    return intro
+
+
 def _facts(bus: Bus) -> str:
     return "\n".join(f"- {inert(str(r['title']), 200)}: {_describe(r)}" if "title" in r else "- " + _describe(r)
                      for r in bus.rows[:10])
@@ -138,6 +177,11 @@ def make_respond(deps: AgentDeps) -> Any:
             text = (f"I couldn't find a {word} that matches everything you asked for ({failed}). "
                     "Could you loosen one of the conditions?")
             return {"messages": [AIMessage(text)], "items": []}
+        if rows and deps.writer == "template":  # the list is written by code from the tools' facts: no LLM call
+            reasons, missing = _reasons(deps, plan, rows)
+            text = template_reply(reasons, _intro(word, deps.domain.config.items_word, len(rows), missing,
+                                                  plan.get("language")))
+            return {"messages": [AIMessage(strip_controls(text))], "items": items, "invented": [], "llm_calls": calls}
         item_lines = "\n".join(f"{n}. {inert(str(r['title']), 200)} ({_describe(r)})" for n, r in enumerate(rows, 1))
         evidence, cited = _evidence(deps, s, plan, state, bus)
         notes = [t["output"] for t in bus.track if t["tool"] == "plan-check" and t["output"].startswith("relaxed")]

@@ -16,8 +16,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.agent import Agent, make_deps
 from graph.builder import build_graph
-from graph.guard import leaks_prompt, strip_controls
-from graph.nodes.respond import FALLBACK_DIRECT
+from graph.guard import guard_reply, leaks_prompt, strip_controls
 from models.build import build_domain
 from models.config import load_config
 from models.domain import Domain
@@ -126,9 +125,9 @@ def test_requests_for_the_system_prompt_get_an_in_role_answer(hostile_domain: Do
     reply = reply_of(st)
     assert not leaks_prompt(reply, *TEMPLATES) and "JSON" not in reply
     assert "You plan" not in reply and "Rules:" not in reply and "Tools:" not in reply
-    # what is left is in role: the honest fallback, or (when code re-read the request) catalog items
-    assert reply == FALLBACK_DIRECT.format(item="game") or (st["items"] and st["invented"] == [])
-    assert llm.count("plan") == 1
+    # the attack is recognised before planning (graph/guard.py): a short in-role answer, no items, no LLM call
+    assert reply == guard_reply(attack, "game") and not st["items"]
+    assert llm.count("plan") == 0
 
 
 def test_another_users_profile_never_reaches_prompts_or_replies(hostile_domain: Domain, memory: Path) -> None:

@@ -45,3 +45,37 @@ def test_learns_chain_pattern_and_reloads_identically(tmp_path):
     assert np.allclose(batch[0, cands], model.score(hist, cands), atol=1e-5)
     assert not batch[1].any()  # empty history scores 0
     assert again.meta["config"]["max_len"] == 8
+
+
+def test_sampled_softmax_learns_the_same_pattern():
+    data = pattern_data()
+    model = SASRec.fit(data, SASRecConfig(**{**FAST.__dict__, "loss": "sampled", "negatives": 4}))
+    assert model.meta["loss"] == "sampled"
+    for a in range(5):
+        assert int(np.argmax(model.score([3 * a], np.arange(15)))) == 3 * a + 1
+
+
+def test_auto_loss_switches_on_catalog_size():
+    data = pattern_data()
+    small = SASRec.fit(data, SASRecConfig(**{**FAST.__dict__, "max_epochs": 1, "sampled_above": 100}))
+    large = SASRec.fit(data, SASRecConfig(**{**FAST.__dict__, "max_epochs": 1, "sampled_above": 10}))
+    assert (small.meta["loss"], large.meta["loss"]) == ("full", "sampled")
+    with pytest.raises(ValueError, match="loss"):
+        SASRec.fit(data, SASRecConfig(**{**FAST.__dict__, "loss": "bpr"}))
+
+
+def test_items_newer_than_the_model_score_lowest_and_warm_start_keeps_old_weights():
+    data = pattern_data()
+    model = SASRec.fit(data, FAST)
+    scores = model.score([0], np.array([1, 15, 16, 2]))  # 15, 16: not in the catalog it was trained on
+    assert scores[1] == scores[2] < min(scores[0], scores[3])
+    grown = from_user_sequences([*[np.append(s, [15, 16, 17]) for s in data.train[:100]], *data.train[100:]],
+                                n_items=18)
+    cfg = SASRecConfig(**{**FAST.__dict__, "min_epochs": 1, "patience": 1, "max_epochs": 3})
+    warm = SASRec.fit(grown, cfg, init=model)
+    assert warm.meta["warm_start"] and warm.n_items == 18
+    assert warm.meta["epochs"] <= 3
+    for a in range(5):  # what the old model knew survives the few warm epochs
+        assert int(np.argmax(warm.score([3 * a], np.arange(15)))) == 3 * a + 1
+    with pytest.raises(ValueError, match="warm start"):
+        SASRec.fit(data, SASRecConfig(**{**FAST.__dict__, "hidden": 16}), init=model)

@@ -56,3 +56,31 @@ def test_missing_models_fall_back(tmp_path, monkeypatch):
 def test_unknown_model_name_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="unknown model"):
         train_models(ToyDomain(tmp_path), ("bogus",))
+
+
+def test_grown_catalog_keeps_the_stale_ranker_says_so_and_warm_starts(tmp_path):
+    from models.training import model_status, ranker_note
+
+    dom = ToyDomain(tmp_path)
+    train_models(dom, ("sasrec",), progress=False, sasrec_config=TINY)
+    assert model_status(dom, ("sasrec",))["sasrec"]["state"] == "fresh"
+    assert "up to date" in ranker_note(dom)
+    dom.n_items = 45  # five items added to the catalog, and a user's log grew
+    extra = dom.interactions.iloc[:3].copy()
+    extra["iid"] = [40, 41, 42]
+    extra["ts"] = [100.0, 101.0, 102.0]
+    dom.interactions = __import__("pandas").concat([dom.interactions, extra], ignore_index=True)
+    st = model_status(dom, ("sasrec",))["sasrec"]
+    assert st["state"] == "stale" and st["items_trained"] == 40 and st["items_now"] == 45
+    note = ranker_note(dom)
+    assert "stale" in note and "5 items newer" in note
+    ranker = load_ranker(dom)  # still serves: new items score below every known one
+    assert isinstance(ranker, SASRec)
+    s = ranker.score([1, 2], [3, 44])
+    assert s[1] < s[0]
+    r = train_models(dom, ("sasrec",), progress=False, sasrec_config=TINY)["sasrec"]
+    meta = SASRec.load(model_path(dom, "sasrec")).meta
+    assert r["status"] == "trained" and meta["warm_start"] and meta["n_items"] == 45
+    assert model_status(dom, ("sasrec",))["sasrec"]["state"] == "fresh"
+    forced = train_models(dom, ("sasrec",), progress=False, sasrec_config=TINY, force=True)["sasrec"]
+    assert forced["status"] == "trained" and not SASRec.load(model_path(dom, "sasrec")).meta["warm_start"]

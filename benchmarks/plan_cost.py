@@ -1,0 +1,95 @@
+"""Where the plan call's time goes, per catalog: prompt tokens (and how many the server's prefix cache reused),
+generated tokens, seconds, and the size of the JSON schema the grammar is built from.
+
+    python benchmarks/plan_cost.py --domain data/movielens --domain benchmarks/domains/lastfm --domain /tmp/store \
+        [--requests 4] [--out benchmarks/results/plan_cost.json]
+
+The requests are the first user messages of benchmarks/conversations/<name>.jsonl (natural phrasings, never the
+planner's demos). Needs the local model (run alone: `flock /tmp/interec-llm.lock ...`); prints a table and JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from graph.agent import make_deps  # noqa: E402
+from graph.nodes.plan import plan_messages  # noqa: E402
+from models.domain import load_domain  # noqa: E402
+from models.llm import get_chat_model  # noqa: E402
+from models.structured import CallCounter, json_schema_for, structured_call  # noqa: E402
+
+
+def _requests(name: str, k: int) -> list[str]:
+    path = ROOT / "benchmarks" / "conversations" / f"{name}.jsonl"
+    out: list[str] = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                conv = json.loads(line)
+                turns = [t for t in conv.get("turns", []) if t.get("kind") == "rec"]
+                if turns:
+                    out.append(str(turns[0]["text"]))
+    return out[:k] or ["something good for tonight, not too long"]
+
+
+def measure(domain_path: str, k: int) -> dict[str, Any]:
+    domain = load_domain(domain_path)
+    deps = make_deps(domain, get_chat_model(), Path(tempfile.mkdtemp()), demos=True)
+    schema_chars = len(json.dumps(json_schema_for(deps.plan_model)))
+    rows = []
+    for text in _requests(domain.name, k):
+        state: dict[str, Any] = {"messages": [], "demos": deps.demos.select(text, deps.n_demos) if deps.demos else []}
+        msgs = plan_messages(deps, state, text)  # type: ignore[arg-type]
+        counter = CallCounter()
+        t = time.perf_counter()
+        try:
+            structured_call(deps.llm, deps.plan_model, msgs, name="plan", config={"callbacks": [counter]})
+            ok = True
+        except Exception as e:  # noqa: BLE001 - a failed call is a row too
+            ok = False
+            print(f"  plan failed: {e}"[:200], file=sys.stderr)
+        s = counter.snapshot()
+        rows.append({"request": text, "ok": ok, "seconds": round(time.perf_counter() - t, 2),
+                     "prompt_chars": sum(len(str(m.content)) for m in msgs),
+                     "system_chars": len(str(msgs[0].content)), "prompt_tokens": s.get("prompt_tokens"),
+                     "cached_tokens": s.get("cached_tokens"), "completion_tokens": s.get("completion_tokens")})
+    secs = [r["seconds"] for r in rows]
+    return {"domain": domain.name, "items": domain.n_items, "schema_chars": schema_chars,
+            "system_chars": rows[0]["system_chars"] if rows else 0, "p50_s": statistics.median(secs) if secs else None,
+            "rows": rows, "load": os.getloadavg()[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--domain", action="append", required=True)
+    ap.add_argument("--requests", type=int, default=4)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    results = [measure(d, args.requests) for d in args.domain]
+    print(f"{'domain':<10} {'items':>7} {'schema':>7} {'system':>7} {'prompt tok':>10} {'cached':>7} "
+          f"{'gen tok':>7} {'s p50':>6}  load")
+    for r in results:
+        pt = statistics.median([x["prompt_tokens"] or 0 for x in r["rows"]])
+        ct = statistics.median([x["cached_tokens"] or 0 for x in r["rows"]])
+        gt = statistics.median([x["completion_tokens"] or 0 for x in r["rows"]])
+        print(f"{r['domain']:<10} {r['items']:>7} {r['schema_chars']:>7} {r['system_chars']:>7} {pt:>10} {ct:>7} "
+              f"{gt:>7} {r['p50_s']:>6}  {r['load']:.1f}")
+    text = json.dumps(results, indent=1)
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
