@@ -107,7 +107,7 @@ def test_keyword_baseline_ranks_by_stated_values(ml_domain) -> None:  # type: ig
     def count(i: int) -> int:
         row = items.iloc[i]
         values = {f"genres={v.lower()}" for v in row["genres"].split("|") if v}
-        values |= {f"tags={v.strip()}" for v in str(row["tags"] or "").split(",") if len(v.strip()) >= 2}
+        values |= {f"tags={v.strip().lower()}" for v in str(row["tags"] or "").split("|") if len(v.strip()) >= 2}
         if row["year"] == row["year"]:
             values.add(f"year={row['year']:g}")
         return sum(1 for v in values if re.search(rf"(?<![a-z0-9]){re.escape(v.split('=', 1)[1])}(?![a-z0-9])", said))
