@@ -175,8 +175,11 @@ def test_agent_and_llm_baselines_with_a_scripted_llm(ml_domain_indexed, tmp_path
                    llm=ScriptedEvalLLM(), log=lambda s: None)
     m = res["systems"]
     assert m["agent"]["errors"] == 0 and m["chatrec"]["errors"] == 0
-    # plan + reply, or the reply alone when code understood the whole request (then no plan call)
-    assert 1 <= m["agent"]["llm_calls_per_turn"] <= 2
+    # at most plan + reply; since the domain-driven understanding merge a turn code fully understood may need
+    # no call at all (measured 0.7 per turn on these 3 cases)
+    assert m["agent"]["llm_calls_per_turn"] <= 2
+    turns = [t for f in (out / "records" / "agent").glob("*.json") for t in json.loads(f.read_text())["turns"]]
+    assert all(t["llm_calls"] in (0, 1, 2) for t in turns)
     assert m["chatrec"]["llm_calls_per_turn"] == 1
     for f in (out / "records" / "agent").glob("*.json"):
         r = json.loads(f.read_text())
