@@ -34,6 +34,8 @@ def main() -> None:
     import importlib
 
     from evals.runner import EvalSpec, provenance, run_eval
+
+    prov = provenance()  # at the start: the code the cases are run with
     from models.domain import load_domain
 
     module_name, _, name = args.param.rpartition(".")
@@ -57,7 +59,7 @@ def main() -> None:
             print(f"{domain.name} {name}={v:g}: strict H@5 {m['strict_H@5']:.3f} {m['strict_H@5_ci95']}, non-trivial "
                   f"{m.get('strict_H@5_non_trivial')} (n={m.get('non_trivial_cases')})", flush=True)
     out = {"param": args.param, "split": "valid", "bank": "dev", "n": args.n, "seed": args.seed,
-           "provenance": provenance(), "rows": rows}
+           "provenance": prov, "rows": rows}
     print(f"\n| catalog | {name} | strict H@5 | 95% CI | non-trivial H@5 | non-trivial cases | s |\n|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['domain']} | {r[name]:g} | {r['strict_H@5']:.3f} | {r['strict_H@5_ci95']} | "

@@ -18,7 +18,8 @@ KEEP = 100
 DIVERSITY_POOL = 30
 # How much an item's popularity counts beside similarity / preference (in standard deviations). Users who
 # describe what they want mostly mean the well-known item that fits; obscure near-duplicates should not win.
-# (Simulator, n=100: strict H@5 0.90 / 0.91 / 0.91 with 0 / 0.5 / 1.0; benchmarks/RESULTS.md.)
+# Swept on MovieLens validation users only (benchmarks/sweep.py, dev bank, n=100): strict H@5
+# 0.37 / 0.37 / 0.38 with 0 / 0.5 / 1.0, flat within one case, so it stays 0.5 (benchmarks/RESULTS.md).
 POP_PRIOR = 0.5
 # How far the personal / similarity signal can lift an item past others that meet more of what was said (fit is
 # the share of stated conditions met, 0..1; this bounds the rest to +-FIT_TIE). Chosen on validation users.

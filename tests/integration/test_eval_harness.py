@@ -107,7 +107,7 @@ def test_keyword_baseline_ranks_by_stated_values(ml_domain) -> None:  # type: ig
     def count(i: int) -> int:
         row = items.iloc[i]
         values = {f"genres={v.lower()}" for v in row["genres"].split("|") if v}
-        values |= {f"tags={v.strip()}" for v in str(row["tags"] or "").split(",") if len(v.strip()) >= 2}
+        values |= {f"tags={v.strip().lower()}" for v in str(row["tags"] or "").split("|") if len(v.strip()) >= 2}
         if row["year"] == row["year"]:
             values.add(f"year={row['year']:g}")
         return sum(1 for v in values if re.search(rf"(?<![a-z0-9]){re.escape(v.split('=', 1)[1])}(?![a-z0-9])", said))
@@ -175,8 +175,11 @@ def test_agent_and_llm_baselines_with_a_scripted_llm(ml_domain_indexed, tmp_path
                    llm=ScriptedEvalLLM(), log=lambda s: None)
     m = res["systems"]
     assert m["agent"]["errors"] == 0 and m["chatrec"]["errors"] == 0
-    # plan + reply, or the reply alone when code understood the whole request (then no plan call)
-    assert 1 <= m["agent"]["llm_calls_per_turn"] <= 2
+    # at most plan + reply; since the domain-driven understanding merge a turn code fully understood may need
+    # no call at all (measured 0.7 per turn on these 3 cases)
+    assert m["agent"]["llm_calls_per_turn"] <= 2
+    turns = [t for f in (out / "records" / "agent").glob("*.json") for t in json.loads(f.read_text())["turns"]]
+    assert all(t["llm_calls"] in (0, 1, 2) for t in turns)
     assert m["chatrec"]["llm_calls_per_turn"] == 1
     for f in (out / "records" / "agent").glob("*.json"):
         r = json.loads(f.read_text())

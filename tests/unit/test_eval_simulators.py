@@ -99,7 +99,8 @@ def test_templated_facts_come_from_the_target_few_at_a_time(shop) -> None:  # ty
             if key.startswith("category="):
                 assert key.split("=", 1)[1] == c.attributes["category"]
         feedback = turns[1].text
-        assert "Star Racer" not in feedback or c.title == "Star Racer"  # feedback names nothing
+        # feedback names nothing it was shown (a liked title the user brings up is not feedback)
+        assert "Star Racer" not in feedback or c.title == "Star Racer" or "Star Racer" in c.history_titles
 
 
 def test_one_turn_request_has_history_and_facts(shop) -> None:  # type: ignore[no-untyped-def]
