@@ -37,8 +37,13 @@ def fuzz(url: str, total: int, seed: int) -> dict[str, Any]:
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from schemathesis import GenerationMode
-    from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
-                                     response_schema_conformance, status_code_conformance)
+    from schemathesis.checks import (
+        content_type_conformance,
+        not_a_server_error,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
     from schemathesis.core.failures import Failure, FailureGroup
 
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,

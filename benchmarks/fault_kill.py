@@ -215,6 +215,7 @@ def run(kills: int, n_threads: int, llm_ms: float, seed: int, domain: str, max_d
     delays: list[float] = []
     threads = [f"k{i}" for i in range(n_threads)]
     pending_cut: dict[str, str] = {}  # thread -> its cut message, to be named by the thread's next turn
+    last_log: list[dict[str, Any]] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="interec-kill-") as mem:
         env = {**os.environ, "KILL_DOMAIN": domain, "KILL_MEMORY": mem, "KILL_LLM_MS": str(llm_ms), "KILL_USERS": "1",
@@ -232,7 +233,7 @@ def run(kills: int, n_threads: int, llm_ms: float, seed: int, domain: str, max_d
             try:
                 for th in threads:  # check the previous cycle's outcome on the restarted server
                     hist = asyncio.run(_history(url, th))
-                    mine = [t for t in last_log if t["thread"] == th] if cycle else []
+                    mine = [t for t in last_log if t["thread"] == th]
                     problems += _verify(hist, mine, counts)
                     cut = [t for t in mine if t["outcome"] == "cut"]
                     msgs = hist["messages"]
