@@ -37,8 +37,13 @@ def fuzz(url: str, total: int, seed: int) -> dict[str, Any]:
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from schemathesis import GenerationMode
-    from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
-                                     response_schema_conformance, status_code_conformance)
+    from schemathesis.checks import (
+        content_type_conformance,
+        not_a_server_error,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
     from schemathesis.core.failures import Failure, FailureGroup
 
     checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -46,45 +51,54 @@ def fuzz(url: str, total: int, seed: int) -> dict[str, Any]:
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
     ops = [r.ok() for r in schema.get_all_operations()]
-    per_op = max(1, -(-total // len(ops)))
-    sent = 0
     statuses: Counter[int] = Counter()
     failures: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
     by_op: dict[str, dict[str, int]] = {}
     samples: list[str] = []
-    errors: Counter[str] = Counter()
-    for op in ops:
+
+    def fuzz_op(op: Any, examples: int) -> None:
         name = f"{op.method.upper()} {op.path}"
         stats = by_op.setdefault(name, {"requests": 0, "5xx": 0, "failed_checks": 0})
 
-        @settings(max_examples=per_op, deadline=None, database=None, derandomize=False,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck))
         @given(case=op.as_strategy())
         def one(case: Any) -> None:
-            nonlocal sent
-            if sent >= total + len(ops):
-                return
             try:
                 resp = case.call(base_url=url, headers={**KEY, **(case.headers or {})}, timeout=60)
             except Exception as e:  # noqa: BLE001 - a dropped connection would be a server fault
                 errors[type(e).__name__] += 1
                 return
-            sent += 1
             stats["requests"] += 1
             statuses[resp.status_code] += 1
             stats["5xx"] += resp.status_code >= 500
             try:
                 case.validate_response(resp, checks=checks)
             except (FailureGroup, Failure, AssertionError) as e:
-                group = e.exceptions if isinstance(e, FailureGroup) else [e]
+                group = list(e.exceptions) if isinstance(e, FailureGroup) else [e]
                 for f in group:
                     failures[getattr(f, "title", type(f).__name__)] += 1
                 stats["failed_checks"] += 1
                 if len(samples) < 40:
-                    samples.append(f"{name} -> {resp.status_code}: " + " / ".join(str(f)[:300].replace("\n", " ") for f in group))
+                    samples.append(f"{name} -> {resp.status_code}: "
+                                   + " / ".join(str(f)[:300].replace("\n", " ") for f in group))
 
         one()
-    return {"operations": len(ops), "requests": sent, "status_5xx": sum(n for s, n in statuses.items() if s >= 500),
+
+    def sent() -> int:
+        return sum(s["requests"] for s in by_op.values())
+
+    plan = [(op, max(1, -(-total // len(ops)))) for op in ops]
+    for _ in range(8):  # operations without parameters give one example: the others take up the rest
+        for op, examples in plan:
+            fuzz_op(op, examples)
+        left = total - sent()
+        takers = [op for op in ops if by_op[f"{op.method.upper()} {op.path}"]["requests"] > 2]
+        if left <= 0 or not takers:
+            break
+        plan = [(op, max(1, -(-left // len(takers)))) for op in takers]
+    return {"operations": len(ops), "requests": sent(), "status_5xx": sum(n for s, n in statuses.items() if s >= 500),
             "responses_failing_checks": sum(s["failed_checks"] for s in by_op.values()),
             "failures_by_check": dict(failures), "statuses": {str(k): v for k, v in sorted(statuses.items())},
             "transport_errors": dict(errors), "by_operation": by_op, "samples": samples}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,7 @@ class BuildWarnings:
             raise DomainError(f"{msg} (--strict: data warnings are errors)")
         self.lines.append(msg)
 
-    def count(self, what: str, n: int, examples: list[object], outcome: str, lines: list[int] | None = None) -> None:
+    def count(self, what: str, n: int, examples: Sequence[object], outcome: str, lines: list[int] | None = None) -> None:
         """One counted warning: '<what>: <n> value(s) (e.g. ...) <outcome>[; lines ...]'."""
         if n <= 0:
             return

@@ -15,9 +15,9 @@ from pydantic import BaseModel, Field
 from graph.agent import check_message
 from graph.nodes.common import text_of
 from serving.auth import Caller, Identity, check_name, new_thread_id
+from serving.errors import errors
 from serving.runtime import Mode, Rank, Style, runtime_of
 from serving.stream import run_turn, sse, turn_events
-from serving.errors import errors
 from serving.turn_lock import acquire_turn
 
 router = APIRouter(tags=["chat"])

@@ -33,6 +33,9 @@ class TurnLock:
             os.close(self._fd)
             self._fd = None
 
+    def __del__(self) -> None:  # a stream that never started still gives the thread back
+        self.release()
+
     def __enter__(self) -> TurnLock:
         return self
 

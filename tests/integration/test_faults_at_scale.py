@@ -49,13 +49,12 @@ def test_two_workers_one_thread_small(artifacts_env) -> None:  # type: ignore[no
 @pytest.mark.slow
 @pytest.mark.ci
 def test_schemathesis_fuzz_small(artifacts_env) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import tempfile
     import time
 
     from benchmarks.fault_fuzz import fuzz
     from benchmarks.stub_server import start_uvicorn
-
-    import os
-    import tempfile
 
     with tempfile.TemporaryDirectory() as mem:
         env = {**os.environ, "FUZZ_DOMAIN": str(MOVIELENS), "FUZZ_MEMORY": mem, "FUZZ_USERS": "1",
