@@ -1,7 +1,9 @@
 """Turn latency with the embedded local model on this machine: p50/p95 per turn kind, tokens/s.
 
-Measured on the second and later turns of each conversation (the first warms the prompt cache).
-Targets on 2 cores: recommendation turn (plan + reply) p50 <= 10 s; chit-chat p50 <= 5 s.
+Measured on the second and later turns of each conversation (the first warms the prompt cache), over the
+natural conversations of benchmarks/conversations/<domain>.jsonl. Targets on 2 cores (issue 13):
+recommendation turns p50 <= 5 s and p95 <= 12 s on MovieLens, <= 6 s / <= 15 s on larger catalogs;
+LLM calls per recommendation turn <= 1.5; chit-chat p50 <= 5 s with no LLM call.
 
   python benchmarks/turn_latency.py [--domain data/movielens] [--out FILE]
 """
@@ -18,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TARGETS = {"rec": 10.0, "chat": 5.0}
+TARGETS = {"rec": 5.0, "chat": 5.0}  # p50 seconds (MovieLens; 6 s for the 30k-item catalog)
 
 
 def main() -> None:
@@ -45,14 +47,19 @@ def main() -> None:
         llm_s = sum(r.llm_seconds for r in rs)
         result[kind] = {"turns": len(rs), "p50_s": float(np.percentile(secs, 50)), "p95_s": float(np.percentile(secs, 95)),
                         "mean_completion_tokens": gen / len(rs), "gen_tokens_per_s": gen / llm_s if llm_s else 0.0,
+                        "llm_calls_per_turn": sum(r.llm_calls for r in rs) / len(rs),
                         "mean_prompt_tokens": sum(r.prompt_tokens for r in rs) / len(rs),
                         "mean_cached_tokens": sum(r.cached_tokens for r in rs) / len(rs)}
     print(f"provider={settings.provider} model={settings.model} threads={settings.threads}")
-    print(f"{'kind':7s} {'turns':>5s} {'p50 s':>7s} {'p95 s':>7s} {'gen tok':>8s} {'tok/s':>6s} {'target':>12s}")
+    import os
+
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'kind':7s} {'turns':>5s} {'p50 s':>7s} {'p95 s':>7s} {'calls':>6s} {'gen tok':>8s} {'tok/s':>6s} {'target':>12s}")
     for kind, v in result.items():
         tgt = TARGETS.get(kind)
         mark = f"p50<={tgt:g}" + (" ok" if tgt and v["p50_s"] <= tgt else " MISSED") if tgt else ""
-        print(f"{kind:7s} {v['turns']:5.0f} {v['p50_s']:7.2f} {v['p95_s']:7.2f} {v['mean_completion_tokens']:8.1f} "
+        print(f"{kind:7s} {v['turns']:5.0f} {v['p50_s']:7.2f} {v['p95_s']:7.2f} {v['llm_calls_per_turn']:6.2f} "
+              f"{v['mean_completion_tokens']:8.1f} "
               f"{v['gen_tokens_per_s']:6.1f} {mark:>12s}")
     print(json.dumps(result, indent=1))
     if args.out:
