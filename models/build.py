@@ -159,13 +159,25 @@ def build_domain(cfg: DomainConfig, art: Path, progress: bool = True, index: boo
         enc = encoder_path or _trained_encoder(art) or base_encoder_path()
         target = os.environ.get("INTEREC_CHROMA_HOST", "") + ":" + os.environ.get("INTEREC_CHROMA_PORT", "")
         backend = default_backend()
+        # the item rows alone (not the interaction log: a grown log changes popularity, not the texts)
         index_hash = hashlib.sha256(
-            f"{catalog_hash}|{enc}|{backend}|{INDEX_VERSION}|{target}".encode()).hexdigest()
+            f"{_items_digest(art)}|{enc}|{backend}|{INDEX_VERSION}|{target}".encode()).hexdigest()
         _step(manifest, "index", index_hash, art, report,
               lambda: _build_index(cfg, art, enc, progress, report, full_index), ["chroma"])
     report.warnings = list(report.stats.pop("warnings", []))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _items_digest(art: Path) -> str:
+    """Hash of the normalised item table without the popularity column (what the index texts come from)."""
+    import pandas as pd
+
+    items = pd.read_parquet(art / "items.parquet")
+    items = items.drop(columns=[c for c in ("popularity",) if c in items.columns])
+    h = hashlib.sha256(",".join(map(str, items.columns)).encode())
+    h.update(pd.util.hash_pandas_object(items, index=True).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def _trained_encoder(art: Path) -> str | None:
