@@ -121,7 +121,9 @@ def _export(path: str, dest: Path) -> None:
     _offline()
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     t = time.perf_counter()
     model = AutoModel.from_pretrained(path).eval()
     tok = AutoTokenizer.from_pretrained(path)
@@ -138,7 +140,10 @@ def _export(path: str, dest: Path) -> None:
 
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}")
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]}
-    with torch.no_grad():
+    import warnings
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exporter notes about traced control flow: not for the user
         torch.onnx.export(Hidden(model), tuple(enc[n] for n in names), str(tmp), input_names=names,
                           output_names=["hidden"], dynamic_axes=axes, opset_version=17, dynamo=False)
     tmp.replace(dest)
