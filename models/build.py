@@ -232,9 +232,11 @@ def _build_index(cfg: DomainConfig, art: Path, encoder: str, progress: bool, rep
     texts = [item_text(row, cfg) for _, row in items.iterrows()]
     embedder = get_embedder(encoder)
     rate = read_rates()["embed_items_per_s"]
+    where = ("measured by an earlier build here" if "embed_items_per_s" in _saved_rates()
+             else "a 2-core guess: no earlier build on this machine")
     report.say(f"index: up to {len(texts):,} item texts to embed ({embedder.backend}); only changed rows are "
                f"embedded. Estimate for a full embed: {fmt_duration(len(texts) / rate)} at ~{rate:.0f} items/s "
-               f"(rate measured earlier on this machine)")
+               f"({where})")
     upd = build_item_index(chroma_client(art / "chroma"), cfg.name, texts, items["title"].tolist(),
                            embedder, progress=progress, force=full)
     if upd.embedded >= 500:  # small updates are dominated by start-up: not a rate
