@@ -166,8 +166,9 @@ def build_domain(cfg: DomainConfig, art: Path, progress: bool = True, index: boo
         enc = encoder_path or _trained_encoder(art) or base_encoder_path()
         target = os.environ.get("INTEREC_CHROMA_HOST", "") + ":" + os.environ.get("INTEREC_CHROMA_PORT", "")
         backend = default_backend()
+        # the item rows alone (not the interaction log: a grown log changes popularity, not the texts)
         index_hash = hashlib.sha256(
-            f"{catalog_hash}|{enc}|{backend}|{INDEX_VERSION}|{target}".encode()).hexdigest()
+            f"{_items_digest(art)}|{enc}|{backend}|{INDEX_VERSION}|{target}".encode()).hexdigest()
         _step(manifest, "index", index_hash, art, report,
               lambda: _build_index(cfg, art, enc, progress, report, full_index), ["chroma"])
         vocab_hash = hashlib.sha256(f"{catalog_hash}|{VOCABULARY_VERSION}".encode()).hexdigest()
@@ -187,6 +188,16 @@ def _build_vocabulary(cfg: DomainConfig, art: Path, progress: bool) -> dict[str,
     emb = get_embedder(None)
     vecs = vocab.vectors(lambda texts: emb.embed(texts, batch_size=256, progress=progress))
     return {"values": len(vocab.values), "value_vectors": int(len(vecs))}
+
+def _items_digest(art: Path) -> str:
+    """Hash of the normalised item table without the popularity column (what the index texts come from)."""
+    import pandas as pd
+
+    items = pd.read_parquet(art / "items.parquet")
+    items = items.drop(columns=[c for c in ("popularity",) if c in items.columns])
+    h = hashlib.sha256(",".join(map(str, items.columns)).encode())
+    h.update(pd.util.hash_pandas_object(items, index=True).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def _trained_encoder(art: Path) -> str | None:
@@ -241,9 +252,11 @@ def _build_index(cfg: DomainConfig, art: Path, encoder: str, progress: bool, rep
     texts = [item_text(row, cfg) for _, row in items.iterrows()]
     embedder = get_embedder(encoder)
     rate = read_rates()["embed_items_per_s"]
+    where = ("measured by an earlier build here" if "embed_items_per_s" in _saved_rates()
+             else "a 2-core guess: no earlier build on this machine")
     report.say(f"index: up to {len(texts):,} item texts to embed ({embedder.backend}); only changed rows are "
                f"embedded. Estimate for a full embed: {fmt_duration(len(texts) / rate)} at ~{rate:.0f} items/s "
-               f"(rate measured earlier on this machine)")
+               f"({where})")
     upd = build_item_index(chroma_client(art / "chroma"), cfg.name, texts, items["title"].tolist(),
                            embedder, progress=progress, force=full)
     if upd.embedded >= 500:  # small updates are dominated by start-up: not a rate
