@@ -35,6 +35,7 @@ from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
 ENCODER_MATCH = 0.62
 MAX_TEXT = 2000
 CACHE_SIZE = 2048
+CATEGORY_COLUMN = 200  # distinct values up to which a column is genre-like (its values are never titles)
 
 
 @dataclass
@@ -125,6 +126,9 @@ class Reader:
         self.encode = encode
         cfg = domain.config
         self._cache: dict[str, Request] = {}
+        self.column_sizes: dict[str, int] = {}
+        for v in self.vocab.values:
+            self.column_sizes[v.col] = self.column_sizes.get(v.col, 0) + 1
         self.column_words = {t.key for c in domain.schema.columns if c.name not in ("title", "popularity")
                              for t in tokens(f"{c.name.replace('_', ' ')} {c.description}")
                              if len(t.key) > 2 and t.key not in FUNCTION and not t.key.isdigit()}
@@ -148,9 +152,8 @@ class Reader:
         spans: list[tuple[int, int]] = []
         quotes = [(a, b) for _q, a, b in quoted(text)]
         for iid, a, b in mention_spans(text, resolver):
-            said = key_of(text[a:b])
-            if said in self.vocab.by_key and not any(qa <= a and b <= qb for qa, qb in quotes):
-                continue  # "comedy and Romance": a catalog value, not the film called "Romance"
+            if self._category_word(key_of(text[a:b])) and not any(qa <= a and b <= qb for qa, qb in quotes):
+                continue  # "comedy and Romance": a genre-like value, not the film called "Romance"
             spans.append((a, b))
             named = req.avoid_titles if _negated(text, a) else req.titles
             if iid not in req.titles and iid not in req.avoid_titles:
@@ -186,6 +189,12 @@ class Reader:
         return len(k) > 2 and not k.isdigit() and k not in FUNCTION and k not in self.item_words and \
             singular(k) not in FUNCTION and not NEGATORS.fullmatch(k)
 
+    def _category_word(self, key: str) -> bool:
+        """A value of a small, genre-like column (few distinct values). Values of large free-tag columns are
+        often names themselves (Last.fm tags hold artist names), so there the title wins."""
+        return any(self.column_sizes.get(self.vocab.values[i].col, 0) <= CATEGORY_COLUMN
+                   for i in self.vocab.by_key.get(key, []))
+
     def _names_column(self, key: str) -> bool:
         """ "rated", "released", "tagged": words that name a column (from its name and description) carry no
         condition of their own; the value or number next to them does."""
@@ -197,9 +206,7 @@ class Reader:
 
     def _primary(self, ids: tuple[int, ...]) -> int:
         """Of the values one span names (a genre and a tag spelled alike), the one of the most categorical column."""
-        size = {c: 0 for c in self.vocab.categorical}
-        for v in self.vocab.values:
-            size[v.col] = size.get(v.col, 0) + 1
+        size = self.column_sizes
         return min(ids, key=lambda i: (size.get(self.vocab.values[i].col, 0), -self.vocab.values[i].df))
 
     def _values(self, work: str, toks: list[Token], req: Request) -> set[int]:

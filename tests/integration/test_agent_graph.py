@@ -25,10 +25,12 @@ TOY_PLAN = {"reply": None, "like": ["Toy Story"], "dislike": [], "steps": [
 
 
 def make(domain, tmp_path: Path, llm: ScriptedLLM, critic: str = "rules", checkpointer: Any = None,  # type: ignore[no-untyped-def]
-         code_plans: bool = False) -> Agent:
-    """Most tests drive the LLM planner, so code planning is off unless a test asks for it."""
+         code_plans: bool = False, writer: str = "llm") -> Agent:
+    """Most tests drive the LLM planner and reply writer, so code planning and code-written lists are off
+    unless a test asks for them."""
     deps = make_deps(domain, llm, memory_path=tmp_path, critic=critic, use_models=False)
     deps.code_plans = code_plans
+    deps.writer = writer
     return Agent(deps, build_graph(deps, checkpointer or InMemorySaver()))
 
 
@@ -279,3 +281,20 @@ def test_llm_down_gives_a_clear_message(ml_domain_indexed, tmp_path: Path) -> No
 def test_bad_input_is_refused_before_the_graph(bad: Any) -> None:
     with pytest.raises(InputError):
         check_message(bad)
+
+
+def test_understood_request_needs_no_llm_and_says_what_is_missed(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A request code fully reads is planned in code and its list written by code: 0 LLM calls; an item that
+    misses a stated condition says so."""
+    llm = ScriptedLLM(plans=[])
+    agent = make(ml_domain_indexed, tmp_path, llm, code_plans=True, writer="template")
+    st = agent.ask("a Sci-Fi comedy from the 90s, no horror", "t1", "alice")
+    assert st["llm_calls"] == 0 and llm.count("plan") == 0 and llm.count("reply") == 0
+    years = ml_domain_indexed.items.set_index("iid")["year"]
+    genres = ml_domain_indexed.items.set_index("iid")["genres"]
+    assert len(st["items"]) == 5
+    for it in st["items"]:
+        assert 1990 <= years[it["iid"]] <= 1999 and "Horror" not in genres[it["iid"]].split("|")
+        assert it["title"] in reply(st)
+    st = agent.ask("only Film-Noir ones", "t1", "alice")  # few 90s sci-fi comedy noirs: the reply says what is missed
+    assert st["llm_calls"] == 0 and "not:" in reply(st)
