@@ -161,6 +161,9 @@ def _llm_conditions(out: Repaired, req: Request, domain: Domain, said: str) -> t
                 except ValueError:
                     out.notes.append(f"dropped condition with no number: {col} {op} {val}")
                     continue
+                if f"{x:g}" not in said.split():  # small models add plausible numbers nobody said
+                    out.notes.append(f"dropped condition the user did not state: {col} {op} {val}")
+                    continue
                 lo = x if op in (">", ">=", "=") else None
                 hi = x if op in ("<", "<=", "=") else None
                 if lo is None and hi is None:

@@ -25,7 +25,6 @@ from graph.understand.words import (
     FUNCTION,
     NEGATION_RESET,
     NEGATORS,
-    REC_WORDS,
 )
 from models.mentions import descriptors, mention_spans, quoted
 from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
@@ -174,8 +173,7 @@ class Reader:
             explained |= self._by_meaning(work, toks, residual_idx, req)
         req.residual = [toks[i].key for i in residual_idx if i not in explained]
         question = ASKING.match(text) and not ASKS_FOR_RECS.search(text)
-        req.wants_recs = not question and (bool(REC_WORDS.search(text)) or req.has_conditions or bool(req.titles)
-                                           or bool(req.residual) or bool(req.terms))
+        req.wants_recs = not question  # "No, not those." continues the conversation's request
         if not req.has_conditions and not req.titles and not req.terms and len(text) < 80:
             for kind, pattern in CHIT_CHAT.items():
                 if pattern.search(text):
