@@ -31,7 +31,7 @@ def test_build_reports_counts_and_warnings(shop) -> None:  # type: ignore[no-unt
     assert report.stats["interaction_word"] == "interactions"
     assert any("price" in w and "non-numeric" in w and "'Free'" in w and w.startswith("column 'price': 3") for w in report.warnings)
     assert any("unknown item id" in w for w in report.warnings)
-    assert report.steps == {"catalog": "built", "index": "built"}
+    assert report.steps == {"catalog": "built", "index": "built", "vocabulary": "built"}
 
 
 def test_tables_and_types(shop) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +72,7 @@ def test_dense_index_finds_items(shop) -> None:  # type: ignore[no-untyped-def]
 def test_rebuild_skips_unchanged_and_redoes_changed(shop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     report, dom, root = shop
     again = build_domain(load_config(dom), report.artifacts, progress=False, index=True)
-    assert again.steps == {"catalog": "up to date", "index": "up to date"}
+    assert again.steps == {"catalog": "up to date", "index": "up to date", "vocabulary": "up to date"}
     assert again.stats["items"] == 12
     dom2 = tmp_path / "shop2"
     shutil.copytree(dom, dom2)
