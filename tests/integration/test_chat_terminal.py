@@ -97,7 +97,8 @@ def test_terminal_chat_reads_like_a_product(ml_domain_indexed, tmp_path: Path) -
         env = {"INTEREC_ARTIFACTS": str(ml_domain_indexed.artifacts.parent), "INTEREC_MEMORY_DIR": str(tmp_path),
                "INTEREC_LLM_PROVIDER": "openai", "INTEREC_LLM_BASE_URL": fake.url, "INTEREC_LLM_API_KEY": "sk-test",
                "INTEREC_LLM_MODEL": "fake", "LANGSMITH_TRACING": "false", "HF_HUB_OFFLINE": "1",
-               "INTEREC_TORCH_THREADS": "1", "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+               "INTEREC_TORCH_THREADS": "1", "PYTHONPATH": str(ROOT), "TERM": "xterm-256color",
+               "INTEREC_REPLY_WRITER": "llm"}  # this test is about the LLM writer's streamed reply
         cmd = (f"cd {shlex.quote(str(ROOT))} && env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} "
                f"{shlex.quote(sys.executable)} app.py chat --domain data/movielens --no-build --user ann; sleep 30")
         tmux = Tmux(f"interec-chat-{os.getpid()}", cmd)
