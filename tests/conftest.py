@@ -13,6 +13,9 @@ SHOP = ROOT / "tests" / "fixtures" / "shop"
 
 os.environ.setdefault("LANGSMITH_TRACING", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Most agent tests were written for the LLM reply writer (grounding, injection, faults); the product default is
+# code-written lists ("template"), which tests that are about it ask for explicitly (deps.writer = "template").
+os.environ.setdefault("INTEREC_REPLY_WRITER", "llm")
 
 
 @pytest.fixture(scope="session")
