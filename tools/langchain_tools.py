@@ -79,15 +79,16 @@ class Shapes:
 
 
 # ---- output -------------------------------------------------------------------------------------------------
-def _value(kind: str, v: Any) -> Any:
+def attribute_value(kind: str, v: Any, max_list: int = MAX_LIST, max_text: int = MAX_TEXT) -> Any:
+    """An item-table cell as compact JSON: None when empty, lists split and capped, whole floats as ints."""
     if v is None or v == "" or (isinstance(v, float) and v != v):
         return None
     if kind == "list":
-        return [p for p in str(v).split(LIST_SEP) if p][:MAX_LIST]
+        return [p for p in str(v).split(LIST_SEP) if p][:max_list]
     if isinstance(v, float) and v.is_integer():
         return int(v)
-    if isinstance(v, str) and len(v) > MAX_TEXT:
-        return v[:MAX_TEXT] + "..."
+    if isinstance(v, str) and len(v) > max_text:
+        return v[:max_text] + "..."
     return v
 
 
@@ -100,7 +101,7 @@ def item_records(ctx: ToolContext, ids: Sequence[int], fields: Sequence[str] = (
     for r in rows:
         rec: dict[str, Any] = {"id": int(r["iid"]), "title": r.get("title")}
         for c in cols:
-            v = _value(schema.get(c).kind, r.get(c))  # type: ignore[union-attr]
+            v = attribute_value(schema.get(c).kind, r.get(c))  # type: ignore[union-attr]
             if v is not None:
                 rec[c] = v
         out.append(rec)
