@@ -129,7 +129,7 @@ class QuantityReader:
         for word in [unit_key, *[singular(fold(w)) for w in reversed(before.split())]]:
             if len(word) < 3 or word in self.plain_words:
                 continue
-            named = [c for c in cols if any(_shares_stem(word, w) for w in c.words)]
+            named = [c for c in cols if any(shares_stem(word, w) for w in c.words)]
             if len(named) == 1:
                 return named[0], 1.0
         fits = [c for c in cols if c.lo <= x <= c.hi]
@@ -276,7 +276,7 @@ class QuantityReader:
         return x[~np.isnan(x)] if x is not None else np.zeros(0)
 
 
-def _shares_stem(a: str, b: str) -> bool:
+def shares_stem(a: str, b: str) -> bool:
     """"rated" ~ "rating", "priced" ~ "price": a common prefix of >= 4 letters or most of the shorter word."""
     n = 0
     for x, y in zip(a, b, strict=False):

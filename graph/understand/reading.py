@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graph.understand.quantities import QuantityReader, Range, _shares_stem
+from graph.understand.quantities import QuantityReader, Range, shares_stem
 from graph.understand.words import (
     ASKING,
     ASKS_FOR_RECS,
@@ -121,7 +121,6 @@ class Reader:
     def __init__(self, domain: Any, encode: Callable[[list[str]], Any] | None = None):
         self.domain = domain
         self.vocab: Vocabulary = domain.vocabulary
-        self.quantities = QuantityReader(self.vocab, domain.config.understanding)
         self.encode = encode
         cfg = domain.config
         self._cache: dict[str, Request] = {}
@@ -133,6 +132,7 @@ class Reader:
                              if len(t.key) > 2 and t.key not in FUNCTION and not t.key.isdigit()}
         self.item_words = {key_of(cfg.item_word), key_of(cfg.items_word)} | {"item", "thing", "option", "pick"} | {
             key_of(w) for w in cfg.understanding.get("item_words", [])}
+        self.quantities = QuantityReader(self.vocab, cfg.understanding, self.item_words)
 
     # ---- public -------------------------------------------------------------------------------------------
     def read_cached(self, text: str) -> Request:
@@ -196,7 +196,7 @@ class Reader:
     def _names_column(self, key: str) -> bool:
         """ "rated", "released", "tagged": words that name a column (from its name and description) carry no
         condition of their own; the value or number next to them does."""
-        return any(_shares_stem(key, w) for w in self.column_words)
+        return any(shares_stem(key, w) for w in self.column_words)
 
     def _pair(self, vid: int) -> tuple[str, str]:
         v = self.vocab.values[vid]
