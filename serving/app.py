@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from graph.agent import Agent, InputError
 from memory.checkpoint import open_async_checkpointer
+from serving.errors import errors
 from serving.limits import BodyLimit
 from serving.routes_catalog import router as catalog_router
 from serving.routes_chat import router as chat_router
@@ -136,8 +137,9 @@ def create_app(settings: Settings | None = None, agent_factory: AgentFactory | N
     app.include_router(catalog_router)
     # the same routes per domain: /d/{name}/chat/stream, /d/{name}/items, /d/{name}/profile, ...
     per_domain = [Depends(domain_path_param)]
-    app.include_router(chat_router, prefix="/d/{domain}", dependencies=per_domain)
-    app.include_router(catalog_router, prefix="/d/{domain}", dependencies=per_domain)
+    unknown = errors(404)  # a domain this server does not serve
+    app.include_router(chat_router, prefix="/d/{domain}", dependencies=per_domain, responses=unknown)
+    app.include_router(catalog_router, prefix="/d/{domain}", dependencies=per_domain, responses=unknown)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
