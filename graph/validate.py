@@ -93,8 +93,9 @@ def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[s
         out.steps = keep
         tools = {s["tool"] for s in out.steps}
     # 3. recommendation requests: conditions from the request, seeds, rank, map
+    # words code could not read alone do not make a recommendation request: the LLM's plan decides those
     recommending = bool(tools & CANDIDATE_TOOLS) or (hints.wants_recs and (
-        hints.has_conditions or bool(named) or bool(hints.terms) or bool(hints.residual)))
+        hints.has_conditions or bool(named) or bool(hints.terms)))
     if recommending:
         _apply_conditions(out, hints, ages, domain, profile, conversation)
         tools = {s["tool"] for s in out.steps}
