@@ -50,8 +50,8 @@ async def test_runs_carry_spans_and_metadata(ml_domain_indexed, tmp_path: Path) 
 
         names = {r["name"] for r in runs.values()}
         assert {"load_memory", "plan", "execute", "reflect", "respond", "save_memory"} <= names
-        assert {"plan_llm", "reply_llm", "tool:filter", "tool:rank", "tool:map"} <= names
-        for tool in fake.by_name("tool:filter"):
+        assert {"plan_llm", "reply_llm", "tool:match", "tool:rank", "tool:map"} <= names
+        for tool in fake.by_name("tool:match"):
             assert tool["run_type"] == "tool"
             assert runs[tool["parent_run_id"]]["name"] == "execute"
             assert "Comedy" in str(tool.get("inputs"))

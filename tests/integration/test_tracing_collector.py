@@ -141,11 +141,11 @@ def check_turn_runs(fake: FakeLangSmith, user: str, thread: str, message: str) -
     for name in ("plan_llm", "reply_llm"):  # the model run itself, or the structured-output chain around it
         [call] = fake.by_name(name)
         assert call["run_type"] == "llm" or [r for r in llm_runs if _under(runs, r, call["id"])], tree(runs)
-    for name in ("tool:filter", "tool:rank", "tool:map"):
+    for name in ("tool:match", "tool:rank", "tool:map"):
         [tool] = fake.by_name(name)
         assert tool["run_type"] == "tool" and runs[tool["parent_run_id"]]["name"] == "execute"
         assert tool.get("outputs")
-    assert "Comedy" in str(fake.by_name("tool:filter")[0].get("inputs"))
+    assert "Comedy" in str(fake.by_name("tool:match")[0].get("inputs"))
     assert all(r.get("end_time") for r in runs.values())  # every run was closed (patched), none left open
     for r in runs.values():
         outside = json.dumps({k: v for k, v in r.items() if k not in ("inputs", "outputs", "events")}, default=str)
