@@ -58,8 +58,9 @@ def test_new_dependency_without_relock_fails(copy: Path) -> None:
 
 def test_new_extra_without_relock_fails(copy: Path) -> None:
     p = copy / "pyproject.toml"
-    p.write_text(p.read_text().replace("[project.optional-dependencies]\n", '[project.optional-dependencies]\nmcp = ["mcp>=1.0"]\n'))
-    assert any("mcp is required" in f for f in _problems(copy))  # a new extra lands in the main lock
+    p.write_text(p.read_text().replace("[project.optional-dependencies]\n",
+                                       '[project.optional-dependencies]\nbrandnew = ["cowsay>=6.0"]\n'))
+    assert any("cowsay is required" in f for f in _problems(copy))  # a new extra lands in the main lock
     separate = lockfile.problems(copy / "pyproject.toml", copy / "requirements-langgraph.lock", copy / "Makefile")
     assert separate == ["pyproject.toml's dependencies (or the Makefile's torch / model pins) changed since the lock was made"]
 
