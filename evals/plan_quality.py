@@ -27,9 +27,9 @@ def family_ok(family: str, steps: list[dict[str, Any]]) -> bool:
     if family == "chit-chat":
         return not tools
     if family == "lookup":
-        return bool(tools & {"lookup", "sql"}) and not tools & {"rank", "similar", "retrieve", "filter"}
-    if family == "filter":
-        return "filter" in tools
+        return bool(tools & {"lookup", "sql"}) and not tools & {"rank", "similar", "retrieve", "filter", "match"}
+    if family == "filter":  # stated conditions: a hard filter, or the soft match code turns it into
+        return bool(tools & {"filter", "match"})
     if family == "retrieve":
         return "retrieve" in tools
     if family == "rank":
