@@ -168,7 +168,7 @@ def run_filter(ctx: ToolContext, bus: Bus, args: Any) -> str:
 
 register_tool(ToolSpec("store", "store", "use only the items the user listed as candidates",
                        lambda s: StoreArgs, run_store))
-register_tool(ToolSpec("lookup", "lookup", "show the attributes of named items (facts, years, genres)",
+register_tool(ToolSpec("lookup", "lookup", "show the attributes of named items (facts, dates, categories)",
                        lambda s: LookupArgs, run_lookup))
 register_tool(ToolSpec("sql", "lookup", "answer a question about the catalog with one SELECT over table items",
                        lambda s: SqlArgs, run_sql))

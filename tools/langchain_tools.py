@@ -223,7 +223,7 @@ def _catalog(ctx: ToolContext) -> str:
 
 
 AGENT_TOOLS: tuple[AgentTool, ...] = (
-    AgentTool("filter_items", "Find {items} whose attributes meet all the conditions (e.g. a genre, a year range), "
+    AgentTool("filter_items", "Find {items} whose attributes meet all the conditions (e.g. a category, a year range), "
               "most popular first.",
               lambda s: _args("FilterItems", where=(s.where, ...), k=(s.k, 5), fields=(s.fields, [])), _filter_items),
     AgentTool("retrieve_items", "Find {items} matching a free-text description (dense retrieval), optionally "

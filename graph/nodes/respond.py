@@ -26,11 +26,11 @@ from tools.knowledge import reply_knowledge
 STYLES = {"concise": ("Be brief: at most one short intro sentence, then one line per item: its exact title, a dash, "
                       "and at most 8 words on why it fits."),
           "detailed": "Give two sentences per item with concrete details from its attributes."}
-GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a genre, a period, or a {item} you "
+GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a kind, a period, or a {item} you "
             "liked, and I will find some for you.")
 SMALL_TALK = {
     "thanks": "You're welcome! Come back any time you want another {item}.",
-    "identity": ("I am a {item} recommender. Tell me what you like (genres, a period, {item}s you enjoyed or "
+    "identity": ("I am a {item} recommender. Tell me what you like (kinds, a period, {item}s you enjoyed or "
                  "disliked, a mood) and I will find {item}s from the catalog and explain why they fit."),
 }
 FALLBACK_DIRECT = "Sorry, I can only talk about what I can look up. What kind of {item} are you looking for?"

@@ -152,7 +152,7 @@ class Reader:
         quotes = [(a, b) for _q, a, b in quoted(text)]
         for iid, a, b in mention_spans(text, resolver):
             if self._category_word(key_of(text[a:b])) and not any(qa <= a and b <= qb for qa, qb in quotes):
-                continue  # "comedy and Romance": a genre-like value, not the film called "Romance"
+                continue  # "comedy and Romance": a category-like value, not the item called "Romance"
             spans.append((a, b))
             named = req.avoid_titles if _negated(text, a) else req.titles
             if iid not in req.titles and iid not in req.avoid_titles:
