@@ -102,6 +102,14 @@ class ForkedServer:
             os.kill(self.pid, signal.SIGTERM)
 
 
+def _os_threads() -> int:
+    """Threads of this process as the kernel sees them (native pools included, which `threading` misses)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
+
+
 def _preload() -> None:
     """Imports and the embedding model, loaded once before the first fork (no inference: no thread pools)."""
     import uvicorn  # noqa: F401
@@ -221,6 +229,11 @@ def run(kills: int, n_threads: int, llm_ms: float, seed: int, domain: str, max_d
         env = {**os.environ, "KILL_DOMAIN": domain, "KILL_MEMORY": mem, "KILL_LLM_MS": str(llm_ms), "KILL_USERS": "1",
                "LANGSMITH_TRACING": "false", "INTEREC_WARMUP": "false", "HF_HUB_OFFLINE": "1"}
         db = Path(mem) / "threads.sqlite"
+        if fork and _os_threads() > 1:
+            # A fork copies only the calling thread; a lock another thread held (a BLAS or ONNX pool, a
+            # logging handler) stays locked in the child forever. Only a single-threaded parent forks.
+            print(f"this process runs {_os_threads()} threads: servers start as fresh processes", flush=True)
+            fork = False
         if fork:
             os.environ.update(env)
             _preload()

@@ -27,9 +27,22 @@ def test_hostile_sql_small(ml_domain, monkeypatch: pytest.MonkeyPatch) -> None: 
 @pytest.mark.slow
 @pytest.mark.ci
 def test_sigkill_at_random_points_small(artifacts_env) -> None:  # type: ignore[no-untyped-def]
-    from benchmarks.fault_kill import run
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
 
-    res = run(kills=3, n_threads=2, llm_ms=150, seed=1, domain=str(MOVIELENS), max_delay=2.5)
+    # Its own process: the script forks servers from a warm parent, and a fork is only safe from a
+    # single-threaded one (this pytest process has thread pools from earlier tests).
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "kill.json"
+        proc = subprocess.run([sys.executable, "benchmarks/fault_kill.py", "--kills", "3", "--threads", "2",
+                               "--llm-ms", "150", "--seed", "1", "--domain", str(MOVIELENS), "--max-delay", "2.5",
+                               "--out", str(out)], cwd=Path(__file__).resolve().parents[2], timeout=900,
+                              capture_output=True, text=True)
+        assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+        res = json.loads(out.read_text())
     assert res["finished_lost"] == 0 and res["cut_not_reported"] == 0 and res["integrity_failures"] == 0, res["problems"]
     assert res["other_errors"] == 0 and res["finished"] + res["cut"] > 0
 
