@@ -94,25 +94,31 @@ def make_plan(deps: AgentDeps) -> Any:
             emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": False})
             return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt}
         calls = state.get("llm_calls", 0) + 1
+        down = ""
         try:
             raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, message), name="plan",
                                   config={"tags": ["nostream", "plan"], "run_name": "plan_llm"})
         except LLMOutputError as e:  # code's own reading still makes a plan: no second LLM call for a bad one
             raw, note = None, f"the LLM's plan was not valid ({str(e)[:120]}): planned from code's reading"
-        except (LLMUnavailable, LLMConfigError) as e:
+        except LLMConfigError as e:  # a setup problem: say so, a guess would hide it
             return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": str(e)}
+        except LLMUnavailable as e:  # down or too slow: code's reading still answers, and the reply says so
+            raw, note = None, f"the LLM did not answer ({str(e)[:160]}): planned from code's reading"
+            down = str(e)
         else:
             note = ""
         if raw is None:
             fixed = repair_plan([], None, [], [], hints, ages, deps.domain, texts, profile, message)
             fixed.notes.insert(0, note)
+            if down and not fixed.steps:  # nothing code could act on: the error is the honest answer
+                return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": down}
         else:
             fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints, ages,
                                 deps.domain, texts, profile, message)
         expect = [f"{c}={v}" for c, v in hints.include]
         plan_dict = {"steps": fixed.steps, "reply": fixed.reply, "like": fixed.like, "dislike": fixed.dislike,
                      "expect": expect, "n": hints.n, "chit_chat": hints.chit_chat, "read": hints.labels(),
-                     "language": hints.language, "understood": False}
+                     "language": hints.language, "understood": False, "llm_down": down or None}
         emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": fixed.is_direct})
         return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt, "llm_calls": calls}
 

@@ -88,8 +88,8 @@ def make_reflect(deps: AgentDeps) -> Any:
 
 def route_after_reflect(deps: AgentDeps) -> Any:
     def route(state: State) -> Literal["plan", "respond"]:
-        if state.get("error"):
-            return "respond"
+        if state.get("error") or (state.get("plan") or {}).get("llm_down"):
+            return "respond"  # a model that is down would only time out again on a second plan
         rejected = state.get("plan") is None or (
             bool(state.get("critiques")) and len(state["critiques"]) >= state.get("attempts", 0))
         return "plan" if rejected and state.get("attempts", 0) < deps.max_attempts else "respond"

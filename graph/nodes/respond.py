@@ -178,10 +178,12 @@ def make_respond(deps: AgentDeps) -> Any:
             text = (f"I couldn't find a {word} that matches everything you asked for ({failed}). "
                     "Could you loosen one of the conditions?")
             return {"messages": [AIMessage(text)], "items": []}
-        if rows and deps.writer == "template":  # the list is written by code from the tools' facts: no LLM call
+        if rows and (deps.writer == "template" or plan.get("llm_down")):  # written by code from the tools' facts
             reasons, missing = _reasons(deps, plan, rows)
             text = template_reply(reasons, _intro(word, deps.domain.config.items_word, len(rows), missing,
                                                   plan.get("language")))
+            if plan.get("llm_down"):  # the plan came from code alone: the user should know why it may be rougher
+                text += f"\n(The language model did not answer, so I read your request without it: {plan['llm_down']})"
             return {"messages": [AIMessage(strip_controls(text))], "items": items, "invented": [], "llm_calls": calls}
         item_lines = "\n".join(f"{n}. {inert(str(r['title']), 200)} ({_describe(r)})" for n, r in enumerate(rows, 1))
         evidence, cited = _evidence(deps, s, plan, state, bus)

@@ -281,6 +281,19 @@ def test_llm_down_gives_a_clear_message(ml_domain_indexed, tmp_path: Path) -> No
     assert [m.type for m in st["messages"]] == ["human", "ai"]
 
 
+def test_llm_down_still_answers_what_code_read(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A timed-out plan call does not end the turn when code read the request: the list comes from code's
+    reading, written by code (no second call to a model that is down), and the reply says why."""
+    llm = ScriptedLLM(plans=[LLMUnavailable("LLM endpoint http://127.0.0.1:9 did not answer within 120 s")])
+    agent = make(ml_domain_indexed, tmp_path, llm, code_plans=False, writer="llm")
+    st = agent.ask("recommend three comedies from the 90s", "t-down2", "kim")
+    items = ml_domain_indexed.items.set_index("iid")
+    assert len(st["items"]) == 3 and llm.count("reply") == 0
+    for it in st["items"]:
+        assert "Comedy" in items.loc[it["iid"], "genres"] and 1990 <= items.loc[it["iid"], "year"] <= 1999
+    assert "did not answer within 120 s" in reply(st)
+
+
 @pytest.mark.parametrize("bad", ["", "   \n ", "x" * 5000, b"\xff\xfe"])
 def test_bad_input_is_refused_before_the_graph(bad: Any) -> None:
     with pytest.raises(InputError):
