@@ -76,10 +76,11 @@ def _category_column(domain: Any) -> str | None:
 def _categories(domain: Any, col: str | None) -> list[list[str]]:
     if col is None:
         return [[] for _ in domain.titles]
+    nulls = {x.lower() for x in domain.config.items.null_values}  # the catalog drops them at build; older builds kept them
     out = []
     for v in domain.items[col].tolist():
         vals = [x.strip() for x in str(v).split(LIST_SEP)] if isinstance(v, str) and v else []
-        out.append([x for x in vals if x and x.lower() not in ("(no genres listed)", "none")])
+        out.append([x for x in vals if x and x.lower() not in nulls])
     return out
 
 
