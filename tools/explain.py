@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
+from prompts import load
 from tools.bus import Bus
 from tools.catalog_tools import Titles, resolve_titles
 from tools.context import ToolContext
@@ -201,8 +202,6 @@ def check_phrasing(ctx: ToolContext, exp: Explanation, text: str) -> list[str]:
     return problems
 
 
-PHRASE_SYSTEM = ("You explain a recommendation to a user in two or three friendly sentences. Use only the facts "
-                 "given. Do not add any other title, number, genre or reason.")
 
 
 def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) -> tuple[str, dict[str, Any]]:
@@ -222,7 +221,7 @@ def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) 
         except (AttributeError, NotImplementedError, TypeError):
             bound = llm
         # not streamed to the user: the phrasing may still be rejected below, and then the template is the answer
-        out = bound.invoke([SystemMessage(PHRASE_SYSTEM), HumanMessage(prompt)],
+        out = bound.invoke([SystemMessage(load("explain_system").strip()), HumanMessage(prompt)],
                            config={"tags": ["nostream", "explain"], "run_name": "explain_llm"})
         text = str(getattr(out, "content", out)).strip()
         if (getattr(out, "response_metadata", None) or {}).get("finish_reason") == "length":
