@@ -19,6 +19,7 @@ from tools.bus import Bus
 from tools.context import ToolContext
 from tools.registry import Args, ToolSpec, register_tool
 
+FILL = 20  # fewer items meeting any condition than this: the rest stay (after them), so a list is never short
 KEEP = 3000  # candidates passed on, best fit first (popularity breaks ties)
 RECENCY = 0.8  # weight of a condition said one message earlier, relative to the last message
 INFERRED = 0.6  # weight of a value matched by meaning rather than by name
@@ -144,8 +145,8 @@ def run_match(ctx: ToolContext, bus: Bus, args: MatchArgs) -> str:
     fit, banned, weight = fit_scores(ctx, args)
     pool = np.arange(ctx.n_items) if bus.candidates is None else np.asarray(bus.candidates, dtype=np.int64)
     pool = pool[~banned[pool]]
-    if weight > 0:
-        pool = pool[fit[pool] > 0]
+    if weight > 0 and int((fit[pool] > 0).sum()) >= FILL:
+        pool = pool[fit[pool] > 0]  # else the few that meet something lead and the closest others follow
     order = np.lexsort((-ctx.popularity[pool], -fit[pool]))[:KEEP]
     kept = pool[order]
     bus.set(kept.tolist(), fit[kept].tolist())

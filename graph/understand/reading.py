@@ -34,6 +34,7 @@ from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
 ENCODER_MATCH = 0.62
 MAX_TEXT = 2000
 CACHE_SIZE = 2048
+MEANING_SUPPORT = 3  # items a value must label to be read by meaning: one-off free tags (names, in-jokes) are noise
 CATEGORY_COLUMN = 200  # distinct values up to which a column is genre-like (its values are never titles)
 
 
@@ -124,6 +125,7 @@ class Reader:
         self.encode = encode
         cfg = domain.config
         self._cache: dict[str, Request] = {}
+        self._rare = np.asarray([v.df < MEANING_SUPPORT for v in self.vocab.values], dtype=bool)
         self.column_sizes: dict[str, int] = {}
         for v in self.vocab.values:
             self.column_sizes[v.col] = self.column_sizes.get(v.col, 0) + 1
@@ -247,6 +249,7 @@ class Reader:
         q = np.asarray(self.encode(texts), dtype=np.float32)
         q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-9)
         sims = q @ vecs.T
+        sims[:, self._rare] = -1.0  # said exactly they still match; by meaning only common ones
         explained: set[int] = set()
         for (a, b), row in zip(phrases, sims, strict=True):
             if any(i in explained for i in range(a, b + 1)):

@@ -56,7 +56,10 @@ FRESH_START = re.compile(r"\b(something (?:completely |totally )?(?:different|el
 # words that carry no condition: the language's function words and the request verbs around conditions
 FUNCTION = frozenset(ENGLISH_STOP_WORDS) | frozenset(
     ["i'm", "im", "i've", "i'd", "i'll", "want", "wants", "wanted", "need", "needs", "like", "likes", "liked", "love", "loved", "enjoy", "enjoyed", "prefer", "looking", "look", "find", "show", "give", "get", "recommend", "recommendation", "recommendations", "suggest", "suggestion", "suggestions", "please", "thanks", "thank", "maybe", "perhaps", "really", "just", "kind", "sort", "type", "bit", "little", "lot", "lots", "good", "great", "nice", "best", "top", "ones", "one", "similar", "same", "different", "another", "people",
-     "didn", "doesn", "don", "isn", "aren", "wasn", "weren", "haven", "hasn", "couldn", "wouldn", "shouldn", "won"])
+     "didn", "doesn", "don", "isn", "aren", "wasn", "weren", "haven", "hasn", "couldn", "wouldn", "shouldn", "won",
+     # words about the conversation itself ("no, those don't fit, try another idea"), never about an item
+     "try", "tried", "trying", "idea", "ideas", "fit", "fits", "option", "options", "choice", "choices", "stuff",
+     "things", "ok", "okay", "yes", "yeah", "nope", "hmm", "instead", "suggestion", "suggestions"])
 
 MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
                                        "september", "october", "november", "december"], 1)}

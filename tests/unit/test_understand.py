@@ -125,6 +125,22 @@ def test_words_by_meaning_use_the_encoder(ml_domain) -> None:  # type: ignore[no
     assert r.read("please hurry up").include == []
 
 
+def test_conversation_words_and_one_off_tags_are_not_read_by_meaning(readers: dict[str, Reader]) -> None:
+    """"No, those don't fit, any other ideas?" states no condition, even where free tags such as "fito" or
+    "brainstorm" exist: words about the conversation are not content, and a value only one or two items carry
+    is read when it is said, not when some word merely resembles it."""
+    from models.embedder import get_embedder
+
+    if "lastfm" not in readers:
+        pytest.skip("lastfm data not present")
+    r = Reader(readers["lastfm"].domain, get_embedder(None).embed)
+    for text in ("No, those don't fit. Try another one.", "No, try again. Any other ideas?"):
+        req = r.read(text)
+        assert req.include == [] and req.residual == [], (text, req.include, req.residual)
+    rare = next(v for v in r.vocab.values if v.df == 1 and v.text.isalpha() and len(v.text) > 4)
+    assert (rare.col, rare.text) in r.read(f"something tagged {rare.text} please").include
+
+
 def test_the_domains_own_words_from_config(tmp_path: Path, artifacts_root: Path) -> None:
     """`[understanding]` low / zero / units: "cheap", "free", "bucks" mean what this catalog's config says."""
     subprocess.run([sys.executable, str(ROOT / "benchmarks/domains/store/generate.py"), "--out", str(tmp_path),
