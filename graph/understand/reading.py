@@ -25,8 +25,11 @@ from graph.understand.words import (
     FUNCTION,
     NEGATION_RESET,
     NEGATORS,
+    OLD,
+    RECENT,
 )
 from models.mentions import descriptors, mention_spans, quoted
+from models.resolver import normalise
 from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
 
 # cosine between a phrase and a value name (all-MiniLM-L6-v2) above which the phrase means that value;
@@ -34,6 +37,7 @@ from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
 ENCODER_MATCH = 0.62
 MAX_TEXT = 2000
 CACHE_SIZE = 2048
+TIME_WORD = re.compile(f"(?:{RECENT.pattern})|(?:{OLD.pattern})", re.I)  # never read as a value by resemblance
 MEANING_SUPPORT = 3  # items a value must label to be read by meaning: one-off free tags (names, in-jokes) are noise
 CATEGORY_COLUMN = 200  # distinct values up to which a column is genre-like (its values are never titles)
 
@@ -125,6 +129,7 @@ class Reader:
         self.encode = encode
         cfg = domain.config
         self._cache: dict[str, Request] = {}
+        self._pop: np.ndarray | None = None
         self._rare = np.asarray([v.df < MEANING_SUPPORT for v in self.vocab.values], dtype=bool)
         self.column_sizes: dict[str, int] = {}
         for v in self.vocab.values:
@@ -171,16 +176,17 @@ class Reader:
         residual_idx = [i for i, t in enumerate(toks) if i not in explained and self._content(t)
                         and not self._names_column(t.key)]
         req.language = self._language(text, toks, residual_idx)
-        if residual_idx and self.encode is not None and req.language is None:  # the encoder reads English
-            explained |= self._by_meaning(work, toks, residual_idx, req)
-        req.residual = [toks[i].key for i in residual_idx if i not in explained]
         question = ASKING.match(text) and not ASKS_FOR_RECS.search(text)
         req.wants_recs = not question  # "No, not those." continues the conversation's request
         if not req.has_conditions and not req.titles and not req.terms and len(text) < 80:
             for kind, pattern in CHIT_CHAT.items():
-                if pattern.search(text):
+                if pattern.search(text):  # "hello there" is a greeting, not a value that resembles "hello"
                     req.chit_chat, req.wants_recs = kind, False
                     break
+        by_meaning = [i for i in residual_idx if len(toks[i].key) > 3 and not TIME_WORD.fullmatch(toks[i].key)]
+        if by_meaning and self.encode is not None and req.language is None and req.chit_chat is None:
+            explained |= self._by_meaning(work, toks, by_meaning, req)  # the encoder reads English words
+        req.residual = [toks[i].key for i in residual_idx if i not in explained]
         return req
 
     # ---- steps -------------------------------------------------------------------------------------------
@@ -213,12 +219,35 @@ class Reader:
         explained: set[int] = set()
         for hit in self.vocab.find(toks):
             words = [toks[i].key for i in range(hit.first, hit.last + 1)]
-            if all(w in FUNCTION or w in self.item_words for w in words):
-                continue  # a value spelled like a function word ("the", "new") is not stated by saying it
+            if all(w in FUNCTION or w in self.item_words for w in words) or len("".join(words)) < 2:
+                continue  # a value spelled like a function word ("the", "new") or a letter ("that's") is not said
+            iid = self._title_named(work, toks, hit)
+            if iid is not None:
+                named = req.avoid_titles if _negated(work, toks[hit.first].start) else req.titles
+                if iid not in req.titles and iid not in req.avoid_titles:
+                    named.append(iid)
+                explained |= set(range(hit.first, hit.last + 1))
+                continue
             pair = self._pair(self._primary(hit.values))
             self._add(req, pair, work, toks[hit.first].start, inferred=False)
             explained |= set(range(hit.first, hit.last + 1))
         return explained
+
+    def _title_named(self, work: str, toks: list[Token], hit: Any) -> int | None:
+        """A lowercase name that is both a free tag and an item ("led zeppelin") names the item when the item is
+        better known than the tag is used (its interactions outnumber the items tagged so); a value of a small
+        genre-like column, or a one-word span, stays a value."""
+        if hit.last == hit.first or any(self._category_word(self.vocab.values[i].key) for i in hit.values):
+            return None
+        resolver = self.domain.resolver
+        got = resolver.exact.get(normalise(work[toks[hit.first].start:toks[hit.last].end])[0], [])
+        if not got:
+            return None
+        if self._pop is None:
+            self._pop = np.asarray(self.domain.popularity)
+        iid = max(got, key=lambda i: self._pop[i])
+        df = max(self.vocab.values[i].df for i in hit.values)
+        return int(iid) if self._pop[iid] > df else None
 
     @staticmethod
     def _add(req: Request, pair: tuple[str, str], work: str, start: int, inferred: bool) -> None:

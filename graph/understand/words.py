@@ -38,14 +38,16 @@ OLD = re.compile(r"\b(?:old(?:er|est)?|vintage|classic)\b", re.I)
 
 ASKING = re.compile(r"^\s*(how many|how much|what|when|who|which|where|is|are|does|did|was|were|tell me about|"
                     r"can you tell)\b", re.I)
-ASKS_FOR_RECS = re.compile(r"\b(recommend|suggest|should i|any good|give me|show me|find me|looking for)\b", re.I)
+ASKS_FOR_RECS = re.compile(r"\b(recommend|suggest|should i|any good|give me|show me|find me|looking for|"
+                           r"(?:sounds?|feels?|looks?) like|similar to|who else|what else)\b", re.I)
 REC_WORDS = re.compile(r"\b(recommend|suggest|looking for|look for|find|want|show me|give me|something|any good|"
                        r"what should i|in the mood|similar|like|options|ideas|more|need|prefer)\b", re.I)
 
 CHIT_CHAT = {
     "identity": re.compile(r"\b(who are you|what are you|what can you do|how do(?:es)? (?:this|it|you) work|"
                            r"help me use)\b", re.I),
-    "thanks": re.compile(r"^\W*(thanks?|thank you|thx|cheers|bye|goodbye|see you|that'?s all|great,? thanks?)\b", re.I),
+    "thanks": re.compile(r"^\W*(?:(?:oh|omg|ok(?:ay)?|great|cool|nice|awesome|perfect|wow|lovely)\W+)*"
+                         r"(thanks?|thank (?:you|u)|thx|ty|cheers|bye|goodbye|see you|that'?s all)\b", re.I),
     "greeting": re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|how are you|yo)\b[\W]*"
                            r"(?:there|again|friend|bot)?[\W]*$", re.I),
 }
@@ -59,7 +61,9 @@ FUNCTION = frozenset(ENGLISH_STOP_WORDS) | frozenset(
      "didn", "doesn", "don", "isn", "aren", "wasn", "weren", "haven", "hasn", "couldn", "wouldn", "shouldn", "won",
      # words about the conversation itself ("no, those don't fit, try another idea"), never about an item
      "try", "tried", "trying", "idea", "ideas", "fit", "fits", "option", "options", "choice", "choices", "stuff",
-     "things", "ok", "okay", "yes", "yeah", "nope", "hmm", "instead", "suggestion", "suggestions"])
+     "things", "ok", "okay", "yes", "yeah", "instead", "suggestion", "suggestions",
+     # chat shorthand
+     "pls", "plz", "u", "ur", "omg", "idk", "tho", "btw", "imo", "thx", "ty"])
 
 MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
                                        "september", "october", "november", "december"], 1)}

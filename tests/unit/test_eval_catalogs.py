@@ -115,7 +115,7 @@ def test_store_generator_writes_a_catalog_with_structure(tmp_path: Path) -> None
     by_user = inter.groupby("uid")["iid"].apply(list)
     same = [bool(cat_sets[a[i]] & cat_sets[a[i + 1]]) for a in by_user for i in range(len(a) - 1)]
     rand = [bool(cat_sets[a] & cat_sets[b]) for a, b in zip(items.sample(2000, random_state=0).index,
-                                                           items.sample(2000, random_state=1).index)]
+                                                           items.sample(2000, random_state=1).index, strict=True)]
     assert sum(same) / len(same) > 2 * sum(rand) / len(rand)
     pop = inter["iid"].value_counts()
     assert pop.iloc[:30].sum() > 3 * pop.iloc[-30:].sum()  # popularity skew

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from evals.cases import EvalCase
-from evals.simulators import FactIndex, Fact, TemplatedSimulator
+from evals.simulators import Fact, FactIndex, TemplatedSimulator
 from evals.systems import KeywordMatcher, KeywordSystem
 from tests.conftest import SHOP
 
