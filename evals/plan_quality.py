@@ -14,8 +14,8 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 
 from graph.deps import AgentDeps
-from graph.understand import read_conversation
 from graph.nodes.plan import plan_messages
+from graph.understand import read_conversation
 from graph.validate import repair_plan
 from models.llm import LLMOutputError
 
