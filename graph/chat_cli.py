@@ -127,6 +127,12 @@ def run_chat(args: argparse.Namespace) -> int:
             return 2
     d = agent.deps.domain
     print(f"interec chat: {d.name} ({len(d.titles):,} {d.config.item_word}s), user '{user}'. Type /help for commands.")
+    try:
+        from models.training import ranker_note
+
+        print(f"({ranker_note(d)})")  # which personal ranker answers, and whether a better one is on its way
+    except Exception:  # noqa: BLE001 - the banner never stops a chat from starting
+        pass
     while True:
         try:
             text = input("you> ")

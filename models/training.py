@@ -289,7 +289,7 @@ def ranker_note(domain: Any, status: dict[str, dict[str, Any]] | None = None) ->
         return f"ranker: SASRec (trained {st.get('trained_at')}, up to date)"
     if state == "training":
         return (f"ranker: similarity to liked items and popularity until SASRec finishes training in the "
-                f"background (since {st['training_since']}; log {st['training_log']}); new chats use it then")
+                f"background (since {st['training_since']}; log {st['training_log']}); chats switch to it when it is ready")
     if state == "stale":
         parts = []
         if st.get("items_trained") is not None and int(st["items_trained"]) < st["items_now"]:

@@ -8,6 +8,7 @@ agent point at, so no turn reloads them.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 from models.domain import Domain
 
 _MISSING = object()
+RECHECK_S = 30.0  # how often a context without a trained ranker looks again (SASRec may train in the background)
 
 
 @dataclass
@@ -73,7 +75,16 @@ class ToolContext:
     @property
     def ranker(self) -> Any:
         """The trained sequential ranker (SASRec) when one exists for this domain."""
-        return self._once("ranker", lambda: self._model("load_ranker"))
+        got = self._once("ranker", lambda: self._model("load_ranker"))
+        if got is None and self.use_models:  # trained since? an open chat switches to it without a restart
+            now = time.monotonic()
+            last = self.shared.setdefault("_ranker_checked", now)
+            if now - last >= RECHECK_S:
+                self.shared["_ranker_checked"] = now
+                got = self._model("load_ranker")
+                if got is not None:
+                    self.shared["ranker"] = got
+        return got
 
     @property
     def itemcf(self) -> Any:
