@@ -72,7 +72,7 @@ def markdown(results: dict[str, Any]) -> str:
                       "|---|" + "---|" * k]
             for name, m in results["systems"].items():
                 lines.append(f"| {name} | " + " | ".join(_fmt(x) for x in m[f"{judge}_curve"]) + " |")
-        first = next(iter(results["systems"].values()), {})
+        first: dict[str, Any] = next(iter(results["systems"].values()), {})
         if "trivial_share" in first:
             lines += ["", f"Identifiability (same cases for every system): median rank of the target by popularity "
                       f"among the items matching every revealed fact {_fmt(first['ident_rank_median'])}; "

@@ -104,7 +104,7 @@ def identifiability(records: list[dict[str, Any]], k: int) -> dict[str, Any]:
     if not records or any(x is None for x in ranks):
         return {}
     hard = [r for r in records if r["ident_rank"] > NON_TRIVIAL_RANK]
-    out: dict[str, Any] = {"ident_rank_median": float(M.percentile([float(x) for x in ranks], 50)),
+    out: dict[str, Any] = {"ident_rank_median": float(M.percentile([float(x) for x in ranks if x is not None], 50)),
                            "trivial_share": round(1 - len(hard) / len(records), 4), "non_trivial_cases": len(hard)}
     for judge in ("lenient", "strict"):
         h = M.hit_within([r[f"hit_{judge}"] for r in hard], k) if hard else 0.0

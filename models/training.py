@@ -122,7 +122,7 @@ def train_models(domain: Any, names: tuple[str, ...] | list[str] = MODEL_NAMES, 
             if init is not None:
                 say(f"sasrec: warm start from the model trained on {meta.get('train_interactions', '?')} "
                     f"interactions (a few epochs instead of a full retrain; --force retrains from scratch)")
-                cfg = dataclasses.replace(init.config, **WARM_START, threads=cfg.threads, device=cfg.device)
+                cfg = dataclasses.replace(init.config, **WARM_START, threads=cfg.threads, device=cfg.device)  # type: ignore[arg-type]
             model = SASRec.fit(data, cfg, progress=progress, init=init)
             model.save(path)
             metrics = model.meta.get("metrics", {})

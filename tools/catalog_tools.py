@@ -99,7 +99,7 @@ def make_filter_args(schema: TableSchema) -> type[Args]:
     cond: Any = (NumCond | ValCond) if numeric and other else (NumCond if numeric else ValCond)
 
     class FilterArgs(Args):
-        where: Annotated[list[cond], Field(min_length=1, max_length=6)]  # type: ignore[valid-type]
+        where: Annotated[list[cond], Field(min_length=1, max_length=6)]
 
     return FilterArgs
 

@@ -205,7 +205,7 @@ def _meets(ctx: ToolContext, iid: int, col: str, op: str, val: str) -> bool | No
 
 
 def _condition_facts(ctx: ToolContext, wants: Wants, candidates: Sequence[int]) -> list[Fact]:
-    out = []
+    out: list[Fact] = []
     conds = [c for c in wants.conditions if c[1] in ("=", "contains", "<", "<=", ">", ">=")]
     if not conds:
         return out
@@ -215,7 +215,8 @@ def _condition_facts(ctx: ToolContext, wants: Wants, candidates: Sequence[int]) 
             continue
         parts = []
         for col, _op, _val in met:
-            have = ", ".join(_values(ctx, c, col)[:1] if ctx.domain.schema.get(col).kind == "number" else
+            meta = ctx.domain.schema.get(col)
+            have = ", ".join(_values(ctx, c, col)[:1] if meta is not None and meta.kind == "number" else
                              [x for x in _values(ctx, c, col) if x.lower() == str(_val).strip().lower()][:1]
                              or _values(ctx, c, col)[:1])
             part = f"{ctx.domain.config.describe(col)} {have}"
@@ -441,7 +442,7 @@ def make_ranking_model(n: int) -> type[BaseModel]:
 
     num = Annotated[int, Field(ge=1, le=max(n, 1))]
     return create_model("Ranking", __base__=StrictModel,
-                        ranking=(Annotated[list[num], Field(max_length=n)], ...))  # type: ignore[valid-type]
+                        ranking=(Annotated[list[num], Field(max_length=n)], ...))
 
 
 def _short_attrs(ctx: ToolContext, iid: int) -> str:

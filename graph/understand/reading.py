@@ -245,9 +245,10 @@ class Reader:
             return None
         if self._pop is None:
             self._pop = np.asarray(self.domain.popularity)
-        iid = max(got, key=lambda i: self._pop[i])
+        pop = self._pop
+        iid = max(got, key=lambda i: pop[i])
         df = max(self.vocab.values[i].df for i in hit.values)
-        return int(iid) if self._pop[iid] > df else None
+        return int(iid) if pop[iid] > df else None
 
     @staticmethod
     def _add(req: Request, pair: tuple[str, str], work: str, start: int, inferred: bool) -> None:
