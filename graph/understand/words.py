@@ -47,7 +47,8 @@ CHIT_CHAT = {
     "identity": re.compile(r"\b(who are you|what are you|what can you do|how do(?:es)? (?:this|it|you) work|"
                            r"help me use)\b", re.I),
     "thanks": re.compile(r"^\W*(?:(?:oh|omg|ok(?:ay)?|great|cool|nice|awesome|perfect|wow|lovely)\W+)*"
-                         r"(thanks?|thank (?:you|u)|thx|ty|cheers|bye|goodbye|see you|that'?s all)\b", re.I),
+                         r"(thanks?|thank (?:you|u)|thx|ty|cheers|bye|goodbye|see you|that'?s all)\b|"
+                         r"^\W*(?:cool|nice|great|awesome|perfect|ok(?:ay)?|lovely|wow|sweet)\W*$", re.I),
     "greeting": re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)|how are you|yo)\b[\W]*"
                            r"(?:there|again|friend|bot)?[\W]*$", re.I),
 }
