@@ -33,26 +33,28 @@ def _merge_range(acc: list[Range], new: list[Range]) -> list[Range]:
     return out
 
 
+def _state(p: tuple[str, str], into: list[tuple[str, str]], out_of: list[tuple[str, str]], sign: str,
+           added: list[str]) -> None:
+    """The later statement wins: "X" after "no X" (or the reverse) moves the value across."""
+    if p in out_of:
+        out_of.remove(p)
+    if p not in into:
+        into.append(p)
+        added.append(f"{sign}{p[0]}={p[1]}")
+
+
 def merge_into(acc: Request, req: Request, ages: dict[str, int]) -> list[str]:
     """Fold one message into what was said before; returns the labels it added."""
     added: list[str] = []
     for p in req.include:
-        if p in acc.exclude:
-            acc.exclude.remove(p)
-        if p not in acc.include:
-            acc.include.append(p)
-            added.append(f"+{p[0]}={p[1]}")
+        _state(p, acc.include, acc.exclude, "+", added)
         ages[f"+{p[0]}={p[1]}"] = 0
         if p in req.inferred and p not in acc.inferred:
             acc.inferred.append(p)
         if p in req.strong and p not in acc.strong:
             acc.strong.append(p)
     for p in req.exclude:
-        if p in acc.include:
-            acc.include.remove(p)
-        if p not in acc.exclude:
-            acc.exclude.append(p)
-            added.append(f"-{p[0]}={p[1]}")
+        _state(p, acc.exclude, acc.include, "-", added)
     if req.ranges:
         acc.ranges = _merge_range(acc.ranges, req.ranges)
         for r in req.ranges:
