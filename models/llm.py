@@ -61,7 +61,7 @@ def _num(env: Mapping[str, str], name: str, kind: type, default: Any) -> Any:
     return value
 
 
-def _first(env: Mapping[str, str], *names: str) -> str | None:
+def first_env(env: Mapping[str, str], *names: str) -> str | None:
     for name in names:
         value = env.get(name, "").strip()
         if value:
@@ -106,19 +106,19 @@ class LLMSettings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> LLMSettings:
         """Read settings from `env` (default os.environ); keyword overrides win over the environment."""
         env = os.environ if env is None else env
-        provider = (_first(env, "INTEREC_LLM_PROVIDER") or "local").lower()
+        provider = (first_env(env, "INTEREC_LLM_PROVIDER") or "local").lower()
         remote_key = ("AZURE_OPENAI_API_KEY",) if provider == "azure" else ("OPENAI_API_KEY",)
-        cache = _first(env, "INTEREC_MODEL_CACHE")
-        gguf = _first(env, "INTEREC_LLM_GGUF")
+        cache = first_env(env, "INTEREC_MODEL_CACHE")
+        gguf = first_env(env, "INTEREC_LLM_GGUF")
         max_tokens = _num(env, "INTEREC_LLM_MAX_TOKENS", int, 0)
         values: dict[str, Any] = dict(
             provider=provider,
-            model=_first(env, "INTEREC_LLM_MODEL"),
-            base_url=_first(env, "INTEREC_LLM_BASE_URL", "OPENAI_BASE_URL"),
-            api_key=_first(env, "INTEREC_LLM_API_KEY", *remote_key),
-            azure_endpoint=_first(env, "INTEREC_LLM_AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"),
-            azure_deployment=_first(env, "INTEREC_LLM_AZURE_DEPLOYMENT", "AZURE_OPENAI_DEPLOYMENT"),
-            api_version=_first(env, "INTEREC_LLM_API_VERSION", "OPENAI_API_VERSION"),
+            model=first_env(env, "INTEREC_LLM_MODEL"),
+            base_url=first_env(env, "INTEREC_LLM_BASE_URL", "OPENAI_BASE_URL"),
+            api_key=first_env(env, "INTEREC_LLM_API_KEY", *remote_key),
+            azure_endpoint=first_env(env, "INTEREC_LLM_AZURE_ENDPOINT", "AZURE_OPENAI_ENDPOINT"),
+            azure_deployment=first_env(env, "INTEREC_LLM_AZURE_DEPLOYMENT", "AZURE_OPENAI_DEPLOYMENT"),
+            api_version=first_env(env, "INTEREC_LLM_API_VERSION", "OPENAI_API_VERSION"),
             timeout=_num(env, "INTEREC_LLM_TIMEOUT", float, None) or None,
             max_retries=_num(env, "INTEREC_LLM_MAX_RETRIES", int, 2),
             retry_backoff=_num(env, "INTEREC_LLM_RETRY_BACKOFF", float, 0.5),

@@ -23,20 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.llm import first_env
+
 log = logging.getLogger("interec.tracing")
 TRUE = ("1", "true", "yes", "on")
 TIMEOUT_MS = (2000, 5000)  # connect, read: a healthy collector answers in milliseconds
 EXIT_FLUSH_S = 2.0  # the longest a process waits at exit for queued traces
 WARN_EVERY_S = 60.0
 LANGSMITH_LOGGERS = ("langsmith.client", "langsmith", "langsmith.run_trees", "langsmith._internal._background_thread")
-
-
-def _env(env: Mapping[str, str], *names: str, default: str = "") -> str:
-    for n in names:
-        v = env.get(n, "").strip()
-        if v:
-            return v
-    return default
 
 
 @dataclass(frozen=True)
@@ -50,13 +44,13 @@ class TraceSettings:
         """The tracing settings when `LANGSMITH_TRACING` (or the legacy `LANGCHAIN_TRACING_V2`) is on and a key
         is set; None otherwise (the server treats a missing key the same way)."""
         env = os.environ if env is None else env
-        if _env(env, "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2").lower() not in TRUE:
+        if (first_env(env, "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2") or "").lower() not in TRUE:
             return None
-        key = _env(env, "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
+        key = first_env(env, "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY") or ""
         if not key:
             return None
-        return cls(_env(env, "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT") or None, key,
-                   _env(env, "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT", default="interec"))
+        return cls(first_env(env, "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT"), key,
+                   first_env(env, "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT") or "interec")
 
 
 # ---- log filtering ----------------------------------------------------------------------------------------------
