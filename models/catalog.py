@@ -1,7 +1,7 @@
 """Normalise a user's item table and interaction log into interec's schema.
 
 Items get a dense internal index `iid` (0..N-1) used by every model; the user's own id is kept as `id`.
-List columns are stored as "a|b|c" text so both pandas and SQL (`genres LIKE '%Comedy%'`) can use them.
+List columns are stored as "a|b|c" text so both pandas and SQL (`kind LIKE '%Comedy%'`) can use them.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The item table engine behind the SQL tools: one SELECT over one table, read-only, capped, timed.
 
 LLM-written SQL is parsed with sqlglot, checked, and repaired before it runs: unknown columns are snapped
-to the nearest real column, categorical values to the nearest existing value, and `genres = 'Comedy'` on
-a list column becomes `genres LIKE '%Comedy%'`. SQLite then runs it on a read-only connection with an
+to the nearest real column, categorical values to the nearest existing value, and `kind = 'Comedy'` on
+a list column becomes `kind LIKE '%Comedy%'`. SQLite then runs it on a read-only connection with an
 authorizer that allows only reads of the item table, so even a parser gap cannot write or attach.
 """
 

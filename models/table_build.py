@@ -23,7 +23,7 @@ def column_kinds(cfg: DomainConfig) -> dict[str, str]:
     kinds.update({d.name: ("number" if d.kind == "number" else "text") for d in ic.derive})
     kinds.update({c: "date" for c in ic.dates})
     kinds.update({c: "text" for c in ic.text})
-    kinds.update({j.name: "list" for j in ic.joins})  # joined values are a list, like genres
+    kinds.update({j.name: "list" for j in ic.joins})  # joined values are a list, like any list column
     return {c: kinds[c] for c in ic.attribute_columns}
 
 

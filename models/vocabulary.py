@@ -289,7 +289,7 @@ class Vocabulary:
         return np.asarray(self.matrix[:, ids].sum(axis=1)).ravel() > 0
 
     def same_key(self, value_id: int) -> list[int]:
-        """Every value with the same folded form, in any column ("Comedy" the genre and "comedy" the tag)."""
+        """Every value with the same folded form, in any column ("Comedy" the category and "comedy" the tag)."""
         return self.by_key.get(self.values[value_id].key, [value_id])
 
     def lookup(self, col: str, text: str) -> int | None:

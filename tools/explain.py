@@ -137,7 +137,7 @@ def template_text(ctx: ToolContext, exp: Explanation) -> str:
     titles = ctx.domain.titles
     word = ctx.domain.config.item_word
     name = short_title(titles[exp.target])
-    cols = _join(_list_columns(ctx)) or "attributes"  # the catalog's own column names: "genres and tags"
+    cols = _join(_list_columns(ctx)) or "attributes"  # the catalog's own column names: "kinds and tags"
     by = {k: [f for f in exp.facts if f.kind == k] for k in ("attribute", "sasrec", "shared", "co_liked", "popularity")}
     out = [f"Why {name}:"]
     if by["attribute"]:

@@ -11,7 +11,7 @@ Kinds (strongest evidence first in selection, by weight):
 - sasrec:    the sequential ranker's rank among the candidates and the history item it relied on most
              (leave-one-out: score(item | history) - score(item | history without h))
 - itemcf:    one of the 10 nearest ItemCF neighbours of a liked item (cosine)
-- profile:   has an attribute value the user's profile likes ("genres=Comedy")
+- profile:   has an attribute value the user's profile likes ("kind=Comedy")
 - shared:    attribute values shared with several liked items ("Crime, Thriller like 6 of your 10")
 
 The LLM re-rank (`llm_rerank`) is a plain function, not a tool: tools never call the LLM.

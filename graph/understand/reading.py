@@ -1,7 +1,7 @@
 """One message read against the domain's vocabulary, once, into a typed Request.
 
 Order matters: named titles are found first and their words blanked (so "Romance of the Three Kingdoms"
-gives no genre and no count), then numbers and periods, then categorical values (multi-word first), then
+gives no category and no count), then numbers and periods, then categorical values (multi-word first), then
 what is left is matched by meaning against the value names. The words nothing explains are kept as
 `residual`: a request with none is fully understood and needs no LLM.
 """
@@ -39,7 +39,7 @@ MAX_TEXT = 2000
 CACHE_SIZE = 2048
 TIME_WORD = re.compile(f"(?:{RECENT.pattern})|(?:{OLD.pattern})", re.I)  # never read as a value by resemblance
 MEANING_SUPPORT = 3  # items a value must label to be read by meaning: one-off free tags (names, in-jokes) are noise
-CATEGORY_COLUMN = 200  # distinct values up to which a column is genre-like (its values are never titles)
+CATEGORY_COLUMN = 200  # distinct values up to which a column is category-like (its values are never titles)
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Request:
         return lo, hi
 
     def labels(self) -> list[str]:
-        """What was read, for traces and replies ("genres=Comedy", "-genres=Horror", "price: under $15")."""
+        """What was read, for traces and replies ("kind=Comedy", "-kind=Horror", "price: under $15")."""
         out = [f"{c}={v}" for c, v in self.include] + [f"-{c}={v}" for c, v in self.exclude]
         return out + [f"{r.col}: {'not ' if r.negated else ''}{r.label}" for r in self.ranges]
 
@@ -196,7 +196,7 @@ class Reader:
             singular(k) not in FUNCTION and not NEGATORS.fullmatch(k)
 
     def _category_word(self, key: str) -> bool:
-        """A value of a small, genre-like column (few distinct values). Values of large free-tag columns are
+        """A value of a small, category-like column (few distinct values). Values of large free-tag columns are
         often names themselves (Last.fm tags hold artist names), so there the title wins."""
         return any(self.column_sizes.get(self.vocab.values[i].col, 0) <= CATEGORY_COLUMN
                    for i in self.vocab.by_key.get(key, []))
@@ -211,7 +211,7 @@ class Reader:
         return v.col, v.text
 
     def _primary(self, ids: tuple[int, ...]) -> int:
-        """Of the values one span names (a genre and a tag spelled alike), the one of the most categorical column."""
+        """Of the values one span names (a category and a tag spelled alike), the one of the most categorical column."""
         size = self.column_sizes
         return min(ids, key=lambda i: (size.get(self.vocab.values[i].col, 0), -self.vocab.values[i].df))
 
@@ -236,7 +236,7 @@ class Reader:
     def _title_named(self, work: str, toks: list[Token], hit: Any) -> int | None:
         """A lowercase name that is both a free tag and an item ("led zeppelin") names the item when the item is
         better known than the tag is used (its interactions outnumber the items tagged so); a value of a small
-        genre-like column, or a one-word span, stays a value."""
+        category-like column, or a one-word span, stays a value."""
         if hit.last == hit.first or any(self._category_word(self.vocab.values[i].key) for i in hit.values):
             return None
         resolver = self.domain.resolver

@@ -1,6 +1,6 @@
 """English function words the reader needs: negation, comparison, counting, periods, asking.
 
-These are words of the language, not of any domain: no genre, product or unit is named here. Everything a
+These are words of the language, not of any domain: no category, product or unit is named here. Everything a
 domain means (its values, units, synonyms, cheap/expensive words) comes from its data and config.
 """
 
