@@ -18,6 +18,8 @@ TITLE_TRIGGERS = re.compile(
     r"\b(?:loved|love|liked|like|enjoyed|enjoy|adored|similar to|such as|as good as|than|fan of|watched|"
     r"seen|played|read|heard|listened to|bought|besides|hated|hate|dislike|disliked)\s+(.+?)(?=[,.;!?]|\s+(?:and|but|"
     r"or|so|because|something|anything|any|with|which|that|recommend|released|from|in the|please)\b|$)", re.I)
+# the same phrases run on over a period ("Tinie Tempah feat. Kelly Rowland"); only near-exact titles count there
+TITLE_TRIGGERS_ON = re.compile(TITLE_TRIGGERS.pattern.replace("(?=[,.;!?]", "(?=[,;!?]|\\.\\s*$", 1), re.I)
 QUOTED = re.compile(r"(?<![\w])[\"“”'‘’]([^\"“”'‘’]{2,80})[\"“”'‘’](?![\w])")
 _CAPS = re.compile(r"(?<![.!?]\s)(?<!^)\b((?:The\s+|A\s+)?[A-Z][\w'’:&-]+(?:\s+(?:[A-Z0-9][\w'’:&-]*|of|the|and|a|in|"
                    r"on|to|vs\.?))*)")
@@ -60,6 +62,7 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
     spans = [(x, s, False) for x, s, _e in quoted(text) if resolver.best(x.strip(), 0.95) is not None]
     # lower-case phrases after "loved", "like", ...: only exact titles count ("as a kid" is not "The Kid")
     spans += [(m.group(1), m.start(1), not _has_name(m.group(1))) for m in TITLE_TRIGGERS.finditer(text)]
+    spans += [(m.group(1), m.start(1), True) for m in TITLE_TRIGGERS_ON.finditer(text) if "." in m.group(1)]
     spans += [(m.group(1), m.start(1), False) for m in re.finditer(
         r"\b([A-Z][\w'’:&-]*(?:\s+(?:[A-Z0-9][\w'’:&-]*|of|the|and|a|in|on|to))*\s+\(\d{4}\))", text)]
     spans += [(m.group(1), m.start(1), False) for m in _CAPS.finditer(text) if m.group(1) not in PRONOUNS]
@@ -85,9 +88,25 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
                     break
             else:
                 start += 1
+    out += [x for x in (_longer(text, resolver, *y) for y in out) if x is not None]
     # a span inside a longer one that resolved ("Baitruda" in "Drom Baitruda") is not a title of its own
-    return [x for x in out if not any(y is not x and y[1] <= x[1] and x[2] <= y[2] and (y[2] - y[1]) > (x[2] - x[1])
+    # (nor one that overlaps a longer one: "Kelly Rowland and" against "Tinie Tempah feat. Kelly Rowland")
+    return [x for x in out if not any(y is not x and y[1] < x[2] and x[1] < y[2] and (y[2] - y[1]) > (x[2] - x[1])
                                       for y in out)]
+
+
+def _longer(text: str, resolver: TitleResolver, iid: int, a: int, b: int) -> tuple[int, int, int] | None:
+    """A title that runs on past a period ("Taio Cruz Feat. Kylie Minogue" after "Taio Cruz"): the longest
+    exact title made by adding up to four following words, if there is one."""
+    words = list(re.finditer(r"\S+", text[b:b + 80]))[:4]
+    best = None
+    for w in words:
+        end = b + w.end()
+        cand = text[a:end].rstrip(" ,;!?")
+        hit = resolver.best(cand, 0.95) or resolver.best(cand.rstrip("."), 0.95)
+        if hit is not None and hit.iid != iid and len(normalise(resolver.titles[hit.iid])[0]) > len(normalise(text[a:b])[0]):
+            best = (hit.iid, a, a + len(cand))
+    return best
 
 
 def title_spans(text: str, title: str) -> list[tuple[int, int]]:

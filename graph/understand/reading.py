@@ -98,12 +98,20 @@ def _negated(text: str, start: int) -> bool:
 COUNTED = {"one", "more", "other", "recommendation", "suggestion", "option", "pick", "title", "idea", "choice", "result"}
 
 
-def _count(toks: list[Token], counted: set[int], nouns: set[str]) -> int | None:
+# "another one", "these ones", "a different one": "one" after these words stands for an item, it counts nothing
+PRONOUN_ONE = {"another", "this", "that", "these", "those", "the", "a", "an", "different", "other", "new", "same",
+               "similar", "last", "first", "next", "which", "any", "every", "no", "some", "each", "right", "good",
+               "better", "older", "newer", "such"}
+
+
+def _count(toks: list[Token], counted: set[int], nouns: set[str], work: str = "") -> int | None:
     """ "three comedies", "5 more", "top 10", "give me 3": a count is a number next to the item word, a value
     or a word such as "more"; never a number inside a title or a range (titles and ranges are blanked)."""
     keys = [t.key for t in toks]
     for i, k in enumerate(keys):
         n = int(k) if k.isdigit() and len(k) <= 2 else COUNT_WORDS.get(k)
+        if k == "one" and (work[toks[i].start:toks[i].end].lower() != "one" or (i > 0 and keys[i - 1] in PRONOUN_ONE)):
+            continue  # "ones" (plural) and "another one" name items, they count nothing
         if n is None and i + 1 < len(keys) and f"{k} {keys[i + 1]}" in COUNT_WORDS:
             n = COUNT_WORDS[f"{k} {keys[i + 1]}"]
         if n is None or not 1 <= n <= 20:
@@ -114,6 +122,28 @@ def _count(toks: list[Token], counted: set[int], nouns: set[str]) -> int | None:
             if keys[j] in nouns or keys[j] in COUNTED or j in counted:
                 return n
     return None
+
+
+def _fragment_of(said: set[str], value_key: str) -> bool:
+    """ "feel" and the tags "feel good" or "feelgood", "remember" and "remember him": words said that are only part of
+    a longer value resemble it by their letters, not by meaning; the whole value said is matched verbatim elsewhere."""
+    words = value_key.split()
+    if said < set(words):
+        return True
+    return len(said) == 1 and len(words) == 1 and words[0] != (w := next(iter(said))) and words[0].startswith(w)
+
+
+SUBJECTS = {"i", "we", "you", "they"}
+BRIDGE = {"do", "did", "really", "still", "also", "just", "can", "could", "would", "will"}
+
+
+def _after_subject(toks: list[Token], i: int) -> bool:
+    """ "I remember", "we really enjoyed": the word after a personal pronoun is the speaker's verb, not a
+    description of an item, so it is not read by resemblance (it would become a tag like "remember him")."""
+    j = i - 1
+    if j >= 0 and (toks[j].key in BRIDGE or toks[j].key.endswith("ly")):
+        j -= 1
+    return j >= 0 and toks[j].key in SUBJECTS
 
 
 INSIST = re.compile(r"\b(?:only|just|must|has to be|have to be|needs? to be|strictly|definitely|exclusively)\b"
@@ -172,7 +202,7 @@ class Reader:
         work = _blank(work, [(r.start, r.end) for r in req.ranges])
         toks = tokens(work)
         explained = self._values(work, toks, req)
-        req.n = _count(toks, explained, self.item_words)
+        req.n = _count(toks, explained, self.item_words, work)
         residual_idx = [i for i, t in enumerate(toks) if i not in explained and self._content(t)
                         and not self._names_column(t.key)]
         req.language = self._language(text, toks, residual_idx)
@@ -183,7 +213,8 @@ class Reader:
                 if pattern.search(text):  # "hello there" is a greeting, not a value that resembles "hello"
                     req.chit_chat, req.wants_recs = kind, False
                     break
-        by_meaning = [i for i in residual_idx if len(toks[i].key) > 3 and not TIME_WORD.fullmatch(toks[i].key)]
+        by_meaning = [i for i in residual_idx if len(toks[i].key) > 3 and not TIME_WORD.fullmatch(toks[i].key)
+                      and not _after_subject(toks, i)]
         if by_meaning and self.encode is not None and req.language is None and req.chit_chat is None:
             explained |= self._by_meaning(work, toks, by_meaning, req)  # the encoder reads English words
         req.residual = [toks[i].key for i in residual_idx if i not in explained]
@@ -284,8 +315,10 @@ class Reader:
         for (a, b), row in zip(phrases, sims, strict=True):
             if any(i in explained for i in range(a, b + 1)):
                 continue
-            best = int(np.argmax(row))
-            if row[best] < ENCODER_MATCH:
+            said = {toks[i].key for i in range(a, b + 1)}
+            best = next((int(v) for v in np.argsort(-row)[:8] if row[v] >= ENCODER_MATCH
+                         and not _fragment_of(said, self.vocab.values[int(v)].key)), None)
+            if best is None:
                 continue
             pair = self._pair(self._primary(tuple(self.vocab.same_key(best))))
             self._add(req, pair, work, toks[a].start, inferred=True)

@@ -142,6 +142,41 @@ def test_conversation_words_and_one_off_tags_are_not_read_by_meaning(readers: di
     assert (rare.col, rare.text) in r.read(f"something tagged {rare.text} please").include
 
 
+def test_parts_of_longer_values_and_the_speakers_verbs_are_not_read_by_meaning(readers: dict[str, Reader]) -> None:
+    """ "a electronic feel" is not the tag "feelgood" nor "feel good", "I remember" is not "remember him": a
+    fragment of a longer value resembles it by its letters, and the word after "I" is the speaker's verb."""
+    from models.embedder import get_embedder
+
+    if "lastfm" not in readers:
+        pytest.skip("lastfm data not present")
+    r = Reader(readers["lastfm"].domain, get_embedder(None).embed)
+    for text, want in (("Something with an electronic feel.", {("tags", "electronic")}),
+                       ("Tagged indie, I remember. It's kind of alternative rock.",
+                        {("tags", "indie"), ("tags", "alternative rock")})):
+        got = {(c, v.lower()) for c, v in r.read(text).include}
+        assert got == want, (text, got)
+
+
+def test_ones_and_another_one_count_nothing(readers: dict[str, Reader]) -> None:
+    r = readers["movielens"]
+    for text in ("Not these ones. Any other ideas?", "try another one, any other suggestion?",
+                 "show me different ones please"):
+        assert r.read(text).n is None, text
+    assert r.read("just one more comedy").n == 1
+    assert r.read("give me three comedies").n == 3
+
+
+def test_a_title_running_on_past_a_period_is_one_title(readers: dict[str, Reader]) -> None:
+    """ "Taio Cruz Feat. Kylie Minogue" is one artist, not "Taio Cruz" and "Kylie Minogue" with a stray "feat"."""
+    if "lastfm" not in readers:
+        pytest.skip("lastfm data not present")
+    r = readers["lastfm"]
+    titles = r.domain.titles
+    req = r.read("No, those don't fit. I liked Tinie Tempah feat. Kelly Rowland and Taio Cruz Feat. Kylie Minogue.")
+    assert sorted(titles[i] for i in req.titles) == ["Taio Cruz Feat. Kylie Minogue", "Tinie Tempah feat. Kelly Rowland"]
+    assert sorted(titles[i] for i in r.read("I loved Muse. Radiohead too.").titles) == ["Muse", "Radiohead"]
+
+
 def test_the_domains_own_words_from_config(tmp_path: Path, artifacts_root: Path) -> None:
     """`[understanding]` low / zero / units: "cheap", "free", "bucks" mean what this catalog's config says."""
     subprocess.run([sys.executable, str(ROOT / "benchmarks/domains/store/generate.py"), "--out", str(tmp_path),
