@@ -14,6 +14,7 @@ separate low-priority process, so a first chat need not wait for SASRec.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -171,6 +172,30 @@ def load_ranker(domain: Any, device: str = "cpu") -> SASRec | None:
         return SASRec.load(path, device=device)
     log.info("no SASRec model for %s (run `app.py train --model sasrec`)", getattr(domain, "name", "domain"))
     return None
+
+
+POP_PRIOR_VERSION = 1  # bump when models/pop_prior.py measures differently
+
+
+def load_pop_prior(domain: Any, ranker: SASRec) -> float | None:
+    """The popularity weight measured for this catalog and ranker (models/pop_prior.py), cached beside it."""
+    import numpy as np
+
+    from models.pop_prior import fit_pop_prior
+
+    meta = model_dir.read_meta(model_path(domain, "sasrec"))
+    key = f"{meta.get('data_hash', 'none')}-{domain.n_items}-v{POP_PRIOR_VERSION}"
+    cache = Path(domain.artifacts) / "models" / f"pop_prior-{key}.json"
+    try:
+        return json.loads(cache.read_text())["pop_prior"]
+    except (OSError, ValueError, KeyError):
+        pass
+    got = fit_pop_prior(ranker, from_domain(domain), np.asarray(domain.popularity), domain.vocabulary.matrix)
+    with contextlib.suppress(OSError):  # read-only artifacts: measured again next process
+        cache.write_text(json.dumps(got))
+    log.info("popularity weight for %s: %s (NDCG@10 by weight %s)", getattr(domain, "name", "domain"),
+             got["pop_prior"], got["ndcg10"])
+    return got["pop_prior"]
 
 
 def load_popularity(domain: Any) -> Popularity:

@@ -87,6 +87,23 @@ class ToolContext:
         return got
 
     @property
+    def pop_prior(self) -> float | None:
+        """Popularity's weight beside the ranker, measured on this catalog (None: no ranker, use the default)."""
+        ranker = self.ranker
+        if ranker is None:
+            return None
+
+        def load() -> float | None:
+            try:
+                import models.training as training
+
+                return training.load_pop_prior(self.domain, ranker)
+            except Exception:  # noqa: BLE001 - not measurable: the default weight serves
+                return None
+
+        return self._once(f"pop_prior-{id(ranker)}", load)
+
+    @property
     def itemcf(self) -> Any:
         return self._once("itemcf", lambda: self._model("load_itemcf"))
 

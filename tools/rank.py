@@ -16,14 +16,17 @@ from tools.similarity import similarity_scores
 POOL_FROM_CATALOG = 2000  # ranking "everything" ranks the most popular items
 KEEP = 100
 DIVERSITY_POOL = 30
-# How much an item's popularity counts beside similarity / preference (in standard deviations). Users who
-# describe what they want mostly mean the well-known item that fits; obscure near-duplicates should not win.
-# Swept on MovieLens validation users only (benchmarks/sweep.py, dev bank, n=100): strict H@5
-# 0.37 / 0.37 / 0.38 with 0 / 0.5 / 1.0, flat within one case, so it stays 0.5 (benchmarks/RESULTS.md).
+# How much an item's popularity counts beside similarity / preference (in standard deviations). It differs by
+# catalog (Last.fm's next artist is often obscure, a shop's next purchase a best seller), so with a trained
+# ranker the weight is measured on the catalog's own validation items (models/pop_prior.py); POP_PRIOR is the
+# default without one (swept on validation users: benchmarks/RESULTS.md). LEARN_POP_PRIOR=False: always POP_PRIOR.
 POP_PRIOR = 0.5
+LEARN_POP_PRIOR = True
 # How far the personal / similarity signal can lift an item past others that meet more of what was said (fit is
 # the share of stated conditions met, 0..1; this bounds the rest to +-FIT_TIE). Chosen on validation users.
 FIT_TIE = 0.15
+# Weight of the previous step's similarity to the named items beside the personal ranker's score.
+PRIOR_WEIGHT = 0.5
 
 
 class RankArgs(Args):
@@ -73,9 +76,11 @@ def run_rank(ctx: ToolContext, bus: Bus, args: RankArgs) -> str:
     else:
         score, used = _preference(ctx, list(dict.fromkeys(prefer + bus.seeds)), cands)
         if prior is not None:
-            score = _z(score) + 0.5 * _z(prior)
-    if args.by != "popularity" and POP_PRIOR > 0:
-        score = _z(score) + POP_PRIOR * _z(logpop)
+            score = _z(score) + PRIOR_WEIGHT * _z(prior)
+    learned = ctx.pop_prior if LEARN_POP_PRIOR and args.by != "popularity" else None
+    pop_w = POP_PRIOR if learned is None else learned
+    if args.by != "popularity" and pop_w > 0:
+        score = _z(score) + pop_w * _z(logpop)
     fit = bus.fit_of(cands.tolist())
     if fit is not None:  # soft match ran: how much of what was said an item meets comes first
         score = np.asarray(fit, dtype=np.float32) + FIT_TIE * np.tanh(_z(score) / 2)
