@@ -97,8 +97,8 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
 
 def _longer(text: str, resolver: TitleResolver, iid: int, a: int, b: int) -> tuple[int, int, int] | None:
     """A title that runs on past a period ("Taio Cruz Feat. Kylie Minogue" after "Taio Cruz"): the longest
-    exact title made by adding up to four following words, if there is one."""
-    words = list(re.finditer(r"\S+", text[b:b + 80]))[:4]
+    exact title made by adding up to six following words, if there is one."""
+    words = list(re.finditer(r"\S+", text[b:b + 80]))[:6]
     best = None
     for w in words:
         end = b + w.end()

@@ -188,7 +188,7 @@ class Reader:
         spans: list[tuple[int, int]] = []
         quotes = [(a, b) for _q, a, b in quoted(text)]
         for iid, a, b in mention_spans(text, resolver):
-            if self._category_word(key_of(text[a:b])) and not any(qa <= a and b <= qb for qa, qb in quotes):
+            if not any(qa <= a and b <= qb for qa, qb in quotes) and self._value_not_title(key_of(text[a:b]), iid):
                 continue  # "comedy and Romance": a category-like value, not the item called "Romance"
             spans.append((a, b))
             named = req.avoid_titles if _negated(text, a) else req.titles
@@ -231,6 +231,18 @@ class Reader:
         often names themselves (Last.fm tags hold artist names), so there the title wins."""
         return any(self.column_sizes.get(self.vocab.values[i].col, 0) <= CATEGORY_COLUMN
                    for i in self.vocab.by_key.get(key, []))
+
+    def _value_not_title(self, key: str, iid: int) -> bool:
+        """A capitalised word that is both a value and an item's name: a category-like value stays a value; a
+        free tag ("a Soundtrack feel") is the value when more items carry it than the item has interactions."""
+        if self._category_word(key):
+            return True
+        ids = self.vocab.by_key.get(key, [])
+        if not ids:
+            return False
+        if self._pop is None:
+            self._pop = np.asarray(self.domain.popularity)
+        return max(self.vocab.values[i].df for i in ids) > self._pop[iid]
 
     def _names_column(self, key: str) -> bool:
         """ "rated", "released", "tagged": words that name a column (from its name and description) carry no

@@ -177,6 +177,17 @@ def test_a_title_running_on_past_a_period_is_one_title(readers: dict[str, Reader
     assert sorted(titles[i] for i in r.read("I loved Muse. Radiohead too.").titles) == ["Muse", "Radiohead"]
 
 
+def test_a_capitalised_tag_that_names_an_obscure_item_is_the_tag(readers: dict[str, Reader]) -> None:
+    """Last.fm has an artist called "Soundtrack" and a tag "soundtrack": the tag labels more artists than the
+    artist has plays, so "a Soundtrack feel" asks for the tag; "Muse" is far better known as the band."""
+    if "lastfm" not in readers:
+        pytest.skip("lastfm data not present")
+    r = readers["lastfm"]
+    req = r.read("I need a good artist. Something with a Soundtrack feel.")
+    assert ("tags", "soundtrack") in {(c, v.lower()) for c, v in req.include} and req.titles == []
+    assert [r.domain.titles[i] for i in r.read("I loved Muse").titles] == ["Muse"]
+
+
 def test_the_domains_own_words_from_config(tmp_path: Path, artifacts_root: Path) -> None:
     """`[understanding]` low / zero / units: "cheap", "free", "bucks" mean what this catalog's config says."""
     subprocess.run([sys.executable, str(ROOT / "benchmarks/domains/store/generate.py"), "--out", str(tmp_path),
