@@ -45,18 +45,23 @@ def fit_pop_prior(ranker: Any, data: SplitSequences, popularity: np.ndarray, val
     for start in range(0, len(keep), 128):
         rows = keep[start:start + 128]
         scores = _z(ranker.score_batch([np.asarray(hist[i][-SHORT:]) for i in rows]).astype(np.float64))
+        n = min(scores.shape[1], len(zpop))  # a ranker trained before items were added knows fewer
         for r, i in enumerate(rows):
             t = int(tgt[i])
+            if t >= n:
+                continue
             seen = np.asarray(hist[i], dtype=np.int64)
-            seen = seen[seen < scores.shape[1]]
+            seen = seen[seen < n]
             pool = None
             if rows_m is not None and cols_m is not None and df is not None and t < rows_m.shape[0]:
                 own = [v for v in rows_m.indices[rows_m.indptr[t]:rows_m.indptr[t + 1]] if df[v] >= MIN_DF]
                 if own:
                     v = int(rng.choice(own))
                     pool = cols_m.indices[cols_m.indptr[v]:cols_m.indptr[v + 1]]
+            if pool is not None:
+                pool = pool[pool < n]
             for p in GRID:
-                s = scores[r] + p * zpop
+                s = scores[r, :n] + p * zpop[:n]
                 s[seen] = -np.inf
                 among = s if pool is None else s[pool]
                 rank = int((among > s[t]).sum())

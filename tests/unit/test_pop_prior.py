@@ -18,7 +18,8 @@ class NoisyRanker:
     def score_batch(self, histories):  # type: ignore[no-untyped-def]
         out = self.rng.normal(size=(len(histories), self.n_items))
         for r, h in enumerate(histories):
-            out[r, self.targets[int(h[-1])]] += 1.5
+            if self.targets[int(h[-1])] < self.n_items:
+                out[r, self.targets[int(h[-1])]] += 1.5
         return out
 
 
@@ -53,3 +54,11 @@ def test_pools_of_one_stated_value() -> None:
     full = fit_pop_prior(ranker, data, pop)
     assert got["users"] == 200
     assert max(got["ndcg10"].values()) > max(full["ndcg10"].values())  # a smaller pool ranks the target higher
+
+
+def test_a_ranker_trained_on_fewer_items_is_measured_on_those() -> None:
+    """Items added after training have no ranker score: the measure skips them instead of failing."""
+    data, pop, ranker = _data(popular_targets=True, n_users=100)
+    ranker.n_items = data.n_items - 50  # the ranker knows the first 350 items only
+    got = fit_pop_prior(ranker, SplitSequences(data.n_items, data.train, data.valid, data.test), pop)
+    assert got["pop_prior"] is not None and got["users"] == 100
