@@ -10,7 +10,7 @@ import re
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from models.resolver import TitleResolver, normalise
+from models.resolver import Match, TitleResolver, normalise
 
 _START = re.compile(r"^\W*((?:The\s+|A\s+)?[A-Z][\w'’:&-]+(?:\s+(?:[A-Z0-9][\w'’:&-]*|of|the|and|a|in|on|to))+)")
 
@@ -88,7 +88,7 @@ def mention_spans(text: str, resolver: TitleResolver, min_conf: float = 0.86) ->
                     break
             else:
                 start += 1
-    out += [x for x in (_longer(text, resolver, *y) for y in out) if x is not None]
+    out += [x for x in (_longer(text, resolver, *y) for y in dict.fromkeys(out)) if x is not None]
     # a span inside a longer one that resolved ("Baitruda" in "Drom Baitruda") is not a title of its own
     # (nor one that overlaps a longer one: "Kelly Rowland and" against "Tinie Tempah feat. Kelly Rowland")
     return [x for x in out if not any(y is not x and y[1] < x[2] and x[1] < y[2] and (y[2] - y[1]) > (x[2] - x[1])
@@ -100,11 +100,20 @@ def _longer(text: str, resolver: TitleResolver, iid: int, a: int, b: int) -> tup
     exact title made by adding up to six following words, if there is one."""
     words = list(re.finditer(r"\S+", text[b:b + 80]))[:6]
     best = None
+    size = len(normalise(text[a:b])[0])
+    seen: dict[tuple[str, int | None], Match | None] = {}  # the resolver answers by the normalised key alone
     for w in words:
         end = b + w.end()
         cand = text[a:end].rstrip(" ,;!?")
-        hit = resolver.best(cand, 0.95) or resolver.best(cand.rstrip("."), 0.95)
-        if hit is not None and hit.iid != iid and len(normalise(resolver.titles[hit.iid])[0]) > len(normalise(text[a:b])[0]):
+        hit = None
+        for form in (cand, cand.rstrip(".")):
+            key = normalise(form)  # "&" or a trailing period adds nothing to the key: no second look-up
+            if key not in seen:
+                seen[key] = resolver.best(form, 0.95)
+            hit = seen[key]
+            if hit is not None:
+                break
+        if hit is not None and hit.iid != iid and len(normalise(resolver.titles[hit.iid])[0]) > size:
             best = (hit.iid, a, a + len(cand))
     return best
 
