@@ -9,6 +9,7 @@ what is left is matched by meaning against the value names. The words nothing ex
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,7 +160,6 @@ class Reader:
         self.encode = encode
         cfg = domain.config
         self._cache: dict[str, Request] = {}
-        self._pop: np.ndarray | None = None
         self._rare = np.asarray([v.df < MEANING_SUPPORT for v in self.vocab.values], dtype=bool)
         self.column_sizes: dict[str, int] = {}
         for v in self.vocab.values:
@@ -232,6 +232,11 @@ class Reader:
         return any(self.column_sizes.get(self.vocab.values[i].col, 0) <= CATEGORY_COLUMN
                    for i in self.vocab.by_key.get(key, []))
 
+    @functools.cached_property
+    def _popularity(self) -> np.ndarray:
+        """Interactions per item: a name that is both a value and a title goes to the better known of the two."""
+        return np.asarray(self.domain.popularity)
+
     def _value_not_title(self, key: str, iid: int) -> bool:
         """A capitalised word that is both a value and an item's name: a category-like value stays a value; a
         free tag ("a Soundtrack feel") is the value when more items carry it than the item has interactions."""
@@ -240,9 +245,7 @@ class Reader:
         ids = self.vocab.by_key.get(key, [])
         if not ids:
             return False
-        if self._pop is None:
-            self._pop = np.asarray(self.domain.popularity)
-        return max(self.vocab.values[i].df for i in ids) > self._pop[iid]
+        return max(self.vocab.values[i].df for i in ids) > self._popularity[iid]
 
     def _names_column(self, key: str) -> bool:
         """ "rated", "released", "tagged": words that name a column (from its name and description) carry no
@@ -286,9 +289,7 @@ class Reader:
         got = resolver.exact.get(normalise(work[toks[hit.first].start:toks[hit.last].end])[0], [])
         if not got:
             return None
-        if self._pop is None:
-            self._pop = np.asarray(self.domain.popularity)
-        pop = self._pop
+        pop = self._popularity
         iid = max(got, key=lambda i: pop[i])
         df = max(self.vocab.values[i].df for i in hit.values)
         return int(iid) if pop[iid] > df else None
