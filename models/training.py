@@ -127,6 +127,10 @@ def train_models(domain: Any, names: tuple[str, ...] | list[str] = MODEL_NAMES, 
             model = SASRec.fit(data, cfg, progress=progress, init=init)
             model.save(path)
             metrics = model.meta.get("metrics", {})
+            try:  # measured now, so the first chat turn does not pay for it
+                load_pop_prior(domain, model)
+            except Exception as e:  # noqa: BLE001 - the ranker still serves; the weight is measured on first use
+                log.warning("popularity weight not measured: %s", e)
         else:
             metrics = _train_emb(domain, data, path, digest, emb_config, progress, say)
         report[name] = {"status": "trained", "path": str(path), "seconds": time.perf_counter() - start,
