@@ -22,9 +22,17 @@ USERS = 600
 MIN_DF = 3  # a stated value labels at least this many items (rarer ones pin the item down alone)
 
 
-def _z(x: np.ndarray) -> np.ndarray:
+def zscore(x: np.ndarray) -> np.ndarray:
+    """Standardise along the last axis (a flat row gives zeros).
+
+    The weight is in standard deviations, so the fit here and the ranker (tools/rank.py) must standardise
+    the same way: both use this.
+    """
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
     sd = x.std(axis=-1, keepdims=True)
-    return (x - x.mean(axis=-1, keepdims=True)) / np.maximum(sd, 1e-9)
+    safe = np.where(sd > 1e-9, sd, 1.0)
+    return np.where(sd > 1e-9, (x - x.mean(axis=-1, keepdims=True)) / safe, 0.0).astype(x.dtype, copy=False)
 
 
 def fit_pop_prior(ranker: Any, data: SplitSequences, popularity: np.ndarray, values: sp.spmatrix | None = None,
@@ -40,11 +48,11 @@ def fit_pop_prior(ranker: Any, data: SplitSequences, popularity: np.ndarray, val
     rows_m = values.tocsr() if values is not None else None
     cols_m = values.tocsc() if values is not None else None
     df = np.asarray(values.sum(axis=0)).ravel() if values is not None else None
-    zpop = _z(np.log1p(np.asarray(popularity, dtype=np.float64)[: data.n_items]))
+    zpop = zscore(np.log1p(np.asarray(popularity, dtype=np.float64)[: data.n_items]))
     gains = {p: 0.0 for p in GRID}
     for start in range(0, len(keep), 128):
         rows = keep[start:start + 128]
-        scores = _z(ranker.score_batch([np.asarray(hist[i][-SHORT:]) for i in rows]).astype(np.float64))
+        scores = zscore(ranker.score_batch([np.asarray(hist[i][-SHORT:]) for i in rows]).astype(np.float64))
         n = min(scores.shape[1], len(zpop))  # a ranker trained before items were added knows fewer
         for r, i in enumerate(rows):
             t = int(tgt[i])

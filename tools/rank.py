@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
+from models.pop_prior import zscore as _z
 from tools.bus import Bus
 from tools.catalog_tools import Titles, _names, resolve_titles
 from tools.context import ToolContext
@@ -33,11 +34,6 @@ class RankArgs(Args):
     by: Literal["popularity", "similarity", "preference"]
     prefer: Titles = Field(default_factory=list, description="items the user likes")
     avoid: Titles = Field(default_factory=list, description="items the user does not want")
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    sd = float(x.std())
-    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
 def _preference(ctx: ToolContext, history: list[int], cands: np.ndarray) -> tuple[np.ndarray, str]:
