@@ -10,6 +10,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,15 @@ log = logging.getLogger("interec.memory")
 def _doc_id(user_id: str, domain: str, facet: str, value: str) -> str:
     digest = hashlib.sha256(f"{user_id}\x00{domain}\x00{facet}\x00{value.lower()}".encode()).hexdigest()[:32]
     return f"p-{digest}"
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    """First spelling of each value: ids ignore case, and Chroma refuses a write that repeats an id (a
+    refused write stayed pending and failed every later read and write of every user)."""
+    seen: dict[str, str] = {}
+    for v in values:
+        seen.setdefault(v.lower(), v)
+    return list(seen.values())
 
 
 class ProfileStore:
@@ -84,7 +94,7 @@ class ProfileStore:
         for facet in facets:
             if facet not in FACETS:
                 raise ValueError(f"unknown profile facet '{facet}'")
-        clean = {f: [v.strip()[:120] for v in values if v and v.strip()] for f, values in facets.items()}
+        clean = {f: _unique(v.strip()[:120] for v in values if v and v.strip()) for f, values in facets.items()}
         clean = {f: v for f, v in clean.items() if v}
         try:
             self._flush()
