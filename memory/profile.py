@@ -29,6 +29,15 @@ def _doc_id(user_id: str, domain: str, facet: str, value: str) -> str:
     return f"p-{digest}"
 
 
+def _is_outage(e: BaseException) -> bool:
+    """Errors worth holding an update for: the store did not answer. Anything else (a refused id, a bad
+    value) would fail again on every retry, so holding it would block every later write."""
+    import httpx  # chromadb's HTTP client raises httpx transport errors when the server is down
+    from chromadb.errors import InternalError, RateLimitError
+
+    return isinstance(e, (httpx.TransportError, ConnectionError, TimeoutError, InternalError, RateLimitError))
+
+
 def _unique(values: Iterable[str]) -> list[str]:
     """First spelling of each value: ids ignore case, and Chroma refuses a write that repeats an id (a
     refused write stayed pending and failed every later read and write of every user)."""
@@ -44,7 +53,7 @@ class ProfileStore:
         self.client = client or chroma_client(path)
         self.col = self.client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"})
         self._lock = threading.Lock()
-        # updates that could not be written (Chroma server down): kept in order, written on the next success
+        # updates the store did not answer (server down): kept in order, written on the next success
         self._pending: list[tuple[str, str, dict[str, list[str]]]] = []
 
     def pending(self) -> int:
@@ -87,7 +96,12 @@ class ProfileStore:
         with self._lock:
             while self._pending:
                 uid, dom, facets = self._pending[0]
-                self._write(uid, dom, facets)
+                try:
+                    self._write(uid, dom, facets)
+                except Exception as e:
+                    if _is_outage(e):
+                        raise
+                    log.error("profile update for %s dropped, the store refused it: %s", uid, e)
                 self._pending.pop(0)
 
     def update(self, user_id: str, domain: str, **facets: list[str]) -> dict[str, list[str]]:
@@ -100,10 +114,13 @@ class ProfileStore:
             self._flush()
             with self._lock:
                 self._write(user_id, domain, clean)
-        except Exception as e:  # noqa: BLE001 - held in memory and written once the store answers again
-            log.warning("profile store unavailable, update held for later: %s", e)
-            with self._lock:
-                self._pending.append((user_id, domain, clean))
+        except Exception as e:  # noqa: BLE001 - an outage is held and written once the store answers again
+            if not _is_outage(e):
+                log.error("profile update for %s dropped, the store refused it: %s", user_id, e)
+            else:
+                log.warning("profile store unavailable, update held for later: %s", e)
+                with self._lock:
+                    self._pending.append((user_id, domain, clean))
         return self.get(user_id, domain)
 
     def _write(self, user_id: str, domain: str, facets: dict[str, list[str]]) -> None:

@@ -29,3 +29,41 @@ def test_a_value_repeated_in_another_case_is_stored_once_and_nothing_is_held(tmp
     fresh = ProfileStore(_HashEmbedder(), path=tmp_path / "chroma")  # type: ignore[arg-type]
     assert fresh.get("bob", "music")["like"] == ["Rock"]
     assert fresh.get("ann", "music") == {"like": ["Comedy"], "dislike": ["jazz"], "expect": []}
+
+
+
+class _Flaky:
+    """A collection that raises `error` on every call while `down` is set: a refused or unanswered store."""
+
+    def __init__(self, col: object, error: Exception):
+        self._col, self.error, self.down = col, error, True
+
+    def __getattr__(self, name: str) -> object:
+        if self.down:
+            raise self.error
+        return getattr(self._col, name)
+
+
+def test_a_refused_write_is_dropped_not_held_so_later_writes_go_through(tmp_path: Path) -> None:
+    from chromadb.errors import DuplicateIDError
+
+    store = ProfileStore(_HashEmbedder(), path=tmp_path / "chroma")  # type: ignore[arg-type]
+    flaky = _Flaky(store.col, DuplicateIDError("repeated id"))
+    store.col = flaky
+    store.update("ann", "music", like=["Jazz"])
+    assert store.pending() == 0
+    flaky.down = False
+    assert store.update("ann", "music", like=["Rock"])["like"] == ["Rock"]
+
+
+def test_an_unanswered_write_is_held_and_written_once_the_store_answers(tmp_path: Path) -> None:
+    import httpx
+
+    store = ProfileStore(_HashEmbedder(), path=tmp_path / "chroma")  # type: ignore[arg-type]
+    flaky = _Flaky(store.col, httpx.ConnectError("connection refused"))
+    store.col = flaky
+    assert store.update("ann", "music", like=["Jazz"])["like"] == ["Jazz"]  # answered from the held update
+    assert store.pending() == 1
+    flaky.down = False
+    assert store.update("ann", "music", like=["Rock"])["like"] == ["Jazz", "Rock"]
+    assert store.pending() == 0
