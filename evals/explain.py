@@ -21,6 +21,7 @@ from evals.cases import EvalCase, item_attributes
 from evals.llmcall import bound
 from evals.simulators import natural_title
 from models.domain import Domain
+from prompts import template
 
 CRITERIA = ("informativeness", "persuasiveness", "helpfulness")
 EXPLAINERS = ("template", "llm", "agent")
@@ -33,14 +34,8 @@ class Judgement(BaseModel):
     helpfulness: Verdict
 
 
-EXPLAIN_SYSTEM = ("You explain recommendations. In two or three sentences, tell the user why they would enjoy the "
-                  "recommended {item}, using its attributes and the {items} they liked. Do not recommend anything else.")
-JUDGE_SYSTEM = """You judge two explanations (A and B) of why a user would like a recommended {item}.
-For each criterion answer "A", "B" or "tie":
-- informativeness: which gives more correct, specific information about the {item}?
-- persuasiveness: which is more convincing that the user would enjoy it?
-- helpfulness: which better helps the user decide whether to try it?
-Answer with one JSON object: {{"informativeness": ..., "persuasiveness": ..., "helpfulness": ...}}"""
+EXPLAIN_SYSTEM = template("eval_explain_system")
+JUDGE_SYSTEM = template("eval_judge_system")
 
 
 def _attrs_text(domain: Domain, iid: int) -> str:
@@ -74,8 +69,9 @@ def template_explanation(domain: Domain, case: EvalCase) -> str:
 def llm_explanation(llm: BaseChatModel, domain: Domain, case: EvalCase) -> str:
     word = domain.config.item_word
     liked = "; ".join(natural_title(t) for t in case.history_titles[-5:])
-    prompt = (f"{word.capitalize()}s the user liked: {liked}\nRecommended {word}: {natural_title(case.title)} "
-              f"({_attrs_text(domain, case.target)})\nExplain why the user would enjoy it.")
+    prompt = template("eval_explain_user").format(Items=word.capitalize() + "s", liked=liked, item=word,
+                                                  title=natural_title(case.title),
+                                                  attributes=_attrs_text(domain, case.target))
     out = bound(llm, max_tokens=250).invoke([SystemMessage(EXPLAIN_SYSTEM.format(item=word, items=word + "s")), HumanMessage(prompt)])
     return str(out.content).strip()
 
@@ -113,9 +109,9 @@ def judge_pair(llm: BaseChatModel, domain: Domain, case: EvalCase, a: str, b: st
     from models.structured import structured_call
 
     word = domain.config.item_word
-    prompt = (f"{word.capitalize()}s the user liked: {'; '.join(natural_title(t) for t in case.history_titles[-5:])}\n"
-              f"Recommended {word}: {natural_title(case.title)} ({_attrs_text(domain, case.target)})\n\n"
-              f"Explanation A:\n{a or '(empty)'}\n\nExplanation B:\n{b or '(empty)'}")
+    prompt = template("eval_judge_user").format(
+        Items=word.capitalize() + "s", liked="; ".join(natural_title(t) for t in case.history_titles[-5:]), item=word,
+        title=natural_title(case.title), attributes=_attrs_text(domain, case.target), a=a or "(empty)", b=b or "(empty)")
     try:
         j = structured_call(llm, Judgement, [SystemMessage(JUDGE_SYSTEM.format(item=word)), HumanMessage(prompt)],
                             name="judgement")

@@ -35,6 +35,7 @@ from evals.judges import leaks
 from evals.llmcall import bound
 from models.catalog import LIST_SEP
 from models.domain import Domain
+from prompts import template
 
 END = "<END>"
 MAX_NEW_FACTS = 2  # "fewer than 3 conditions at a time"
@@ -488,19 +489,8 @@ class TemplatedSimulator:
 
 
 # ---- LLM simulator -----------------------------------------------------------------------------------------
-SIM_SYSTEM = """You are a user chatting with a recommender system to find one {item}. You act only as the user.
-The {item} you are looking for (keep its name secret): it has these properties:
-{facts}
-{items} you liked before: {history}.
-Rules:
-- If the recommender suggests other {items}, refuse them and give some information about the {item} you want.
-- If the recommender asks about your preferences, answer with information about the {item} you want.
-- Never say or spell the name of the {item} you want. Use only the properties above.
-- Give fewer than 3 properties per message. Keep each message to one or two short sentences.
-- Output only the words of the user. If you think the conversation is over, output {end}."""
-
-SIM_RETRY = ("Your last message named the {item} you want, which is forbidden. Write a different message that "
-             "describes it only by its properties, without any part of its name.")
+SIM_SYSTEM = template("eval_sim_system")
+SIM_RETRY = template("eval_sim_retry")
 
 
 def describe_target(domain: Domain, case: EvalCase) -> str:
@@ -536,8 +526,8 @@ class LLMSession:
 
     def _prompt(self) -> list[Any]:
         lines = [f"{'You' if who == 'user' else 'Recommender'}: {text}" for who, text in self.dialogue[-8:]]
-        task = ("Conversation so far:\n" + "\n".join(lines) + "\n\nWrite your next message as the user."
-                if lines else "Start the conversation: write your first message as the user.")
+        task = (template("eval_sim_next").format(conversation="\n".join(lines)) if lines
+                else template("eval_sim_start"))
         return [SystemMessage(self.system), HumanMessage(task)]
 
     def _generate(self, templated: SimTurn) -> SimTurn:

@@ -23,6 +23,7 @@ from evals.judges import lenient_hit
 from evals.simulators import Simulator, TemplatedSession, natural_title
 from evals.systems import System
 from models.domain import Domain
+from prompts import template
 
 N_NEGATIVES = 19
 
@@ -155,10 +156,9 @@ def ranking_request(ctx: RunContext, case: EvalCase, cands: Sequence[int], conve
     if conversational:
         lead = f"I liked {', '.join(liked[:-1])} and {liked[-1]}. " if len(liked) > 1 else (
             f"I liked {liked[0]}. " if liked else "")
-        return f"{lead}Please rank these {len(cands)} {word}s for me, best first:\n{lines}"
+        return template("eval_rank_request_chat").format(lead=lead, n=len(cands), items=word + "s", candidates=lines)
     hist = "; ".join(liked)
-    return (f"My history of {word}s I liked: {hist}.\nRank all {len(cands)} candidate {word}s below from best to worst "
-            f"for me, as a numbered list of their titles:\n{lines}")
+    return template("eval_rank_request").format(items=word + "s", liked=hist, n=len(cands), candidates=lines)
 
 
 class OneTurnRankingSuite:
@@ -214,8 +214,8 @@ class RetrievalSuite:
 
     def run_case(self, ctx: RunContext, system: System, case: EvalCase) -> dict[str, Any]:
         word = ctx.domain.config.item_word
-        text = (f"{word.capitalize()}s I liked: {'; '.join(_liked(case, 10))}.\n"
-                f"Recommend {self.k} {word}s I have not seen yet, best first.")
+        text = template("eval_retrieval_request").format(Items=word.capitalize() + "s", liked="; ".join(_liked(case, 10)),
+                                                         k=self.k, items=word + "s")
         reply = safe_turn(system.session(case), text, n=self.k, exclude=list(case.history))
         return {"case_id": case.case_id, "target": case.target, "title": case.title, "history": list(case.history),
                 "message": reply.message[:3000], "items": reply.items[: self.k], "seconds": round(reply.seconds, 4),

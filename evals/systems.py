@@ -41,6 +41,7 @@ from evals.llmcall import bound
 from models.catalog import LIST_SEP
 from models.domain import Domain
 from models.resolver import normalise
+from prompts import template
 
 LLM_SYSTEMS = {"llm", "chatrec", "agent"}
 NO_LLM_SYSTEMS = ("random", "popularity", "keyword", "dense")
@@ -361,15 +362,9 @@ class _DenseSession(_BaselineSession):
 
 
 # ---- LLM baselines -------------------------------------------------------------------------------------------
-LLM_ALONE_SYSTEM = """You recommend {items} from your own knowledge. Read the conversation and recommend exactly \
-{n} real {items} that fit the user's latest request and everything they asked for before. Answer with a numbered \
-list only, one {item} per line: the number, the title, its year in parentheses, a dash and a short reason. Do not \
-repeat {items} you already suggested."""
-RANK_SYSTEM = """You rank {items} for a user. Order ALL the candidate {items} from the best fit for the user to \
-the worst. Answer with a numbered list only, one line per candidate, using the titles exactly as written."""
-PICK_SYSTEM = """You pick {items} for a user from a list of candidates. Choose the best fits for the user's latest \
-request and everything they asked for before. Answer with a numbered list only, one line per pick: the number, the \
-title exactly as written in the candidates, a dash and a short reason."""
+LLM_ALONE_SYSTEM = template("eval_llm_alone_system")
+RANK_SYSTEM = template("eval_rank_system")
+PICK_SYSTEM = template("eval_pick_system")
 
 
 def _conversation(turns: Sequence[tuple[str, str]]) -> str:
@@ -395,8 +390,8 @@ class _LLMSession(Session):
 
     def _rank(self, text: str, pool: list[int], n: int) -> tuple[str, list[int | None]]:
         word = self.domain.config.item_word
-        prompt = (f"Conversation:\n{_conversation(self.turns)}\n\nCandidates:\n{_numbered(self.domain, pool)}\n\n"
-                  f"Now rank all {len(pool)} candidates, best first.")
+        prompt = template("eval_rank_user").format(conversation=_conversation(self.turns),
+                                                   candidates=_numbered(self.domain, pool), n=len(pool))
         answer = self._call(RANK_SYSTEM.format(items=word + "s"), prompt, 30 * len(pool) + 60)
         return answer, resolve_titles(self.domain, parse_titles(answer), among=pool)
 
@@ -437,7 +432,8 @@ class _LLMAloneSession(_LLMSession):
     def recommend(self, n: int, banned: set[int]) -> tuple[str, list[int | None]]:
         word = self.domain.config.item_word
         answer = self._call(LLM_ALONE_SYSTEM.format(item=word, items=word + "s", n=n),
-                            f"Conversation:\n{_conversation(self.turns)}\n\nYour numbered list of {n} {word}s:",
+                            template("eval_llm_alone_user").format(conversation=_conversation(self.turns), n=n,
+                                                                   items=word + "s"),
                             45 * n + 60)
         return answer, resolve_titles(self.domain, parse_titles(answer))
 
@@ -465,8 +461,8 @@ class _ChatRecSession(_LLMSession):
         query = " ".join(t for who, t in self.turns if who == "user")[-1500:]
         k = self.system.n_candidates
         cands = _top_excluding(self.system.dense.search(query, k + len(banned) + 5), k, banned)
-        prompt = (f"Conversation:\n{_conversation(self.turns)}\n\nCandidates:\n{_numbered(self.domain, cands)}\n\n"
-                  f"Now pick the {n} best candidates for the user, best first.")
+        prompt = template("eval_pick_user").format(conversation=_conversation(self.turns),
+                                                   candidates=_numbered(self.domain, cands), n=n)
         answer = self._call(PICK_SYSTEM.format(items=word + "s"), prompt, 45 * n + 60)
         picked = [i for i in resolve_titles(self.domain, parse_titles(answer), among=cands) if i is not None]
         picked = list(dict.fromkeys(picked))[:n]

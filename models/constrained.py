@@ -29,14 +29,15 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from prompts import template
+
 Backend = Literal["grammar", "enum", "free"]
 MAX_ENUM = 250  # OpenAI: more than 250 enum values must stay under 15,000 characters in all; keep it simple
 MAX_GRAMMAR_TITLES = 50_000  # beyond this the request body and grammar parse get slow: shortlist instead
 _ARTICLE = re.compile(r"^(.*?),\s*(The|A|An|Les|Le|La|L'|Il|Das|Der|Die|El)((?:\s*\([^()]*\))*)\s*$")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•])\s*(.+?)\s*$")
 
-GEN_SYSTEM = ("You recommend {items}. Given the {items} a user liked, name {items} they will like next. "
-              "Answer with a numbered list of titles with years, one per line, nothing else.")
+GEN_SYSTEM = template("gen_system")
 
 
 def display_title(title: str) -> str:
@@ -229,8 +230,10 @@ class GenResult:
 def gen_prompt(domain: Any, history: Sequence[int], n: int, request: str | None = None) -> str:
     word = domain.config.item_word
     liked = "; ".join(display_title(domain.titles[int(i)]) for i in list(history)[-10:]) or "(none yet)"
-    ask = f"\nWhat I want now: {_clean(request)[:300]}" if request else ""
-    return f"{word.capitalize()}s I liked: {liked}.{ask}\nRecommend {n} {word}s I have not seen, best first."
+    if request:
+        return template("gen_user_want").format(Items=word.capitalize() + "s", liked=liked, request=_clean(request)[:300],
+                                                count=f"{n} {word}s")
+    return template("gen_user").format(Items=word.capitalize() + "s", liked=liked, count=f"{n} {word}s")
 
 
 def generate(llm: BaseChatModel, domain: Any, history: Sequence[int], n: int, allowed: AllowedTitles | None,

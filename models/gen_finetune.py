@@ -36,6 +36,7 @@ import numpy as np
 
 from models.catalog import LIST_SEP
 from models.constrained import GEN_SYSTEM, display_title
+from prompts import template
 
 TASKS = ("next", "controlled", "category")
 
@@ -108,9 +109,9 @@ def build_examples(domain: Any, sequences: Sequence[np.ndarray], per_task: int =
             hist = [int(i) for i in seq[max(0, cut - history):cut]]
             target = int(seq[cut])
             liked = "; ".join(title[i] for i in hist)
-            base = f"{word.capitalize()}s I liked: {liked}."
+            fill = {"Items": word.capitalize() + "s", "liked": liked, "count": f"1 {word}"}
             if task == "next":
-                prompt = f"{base}\nRecommend 1 {word} I have not seen, best first."
+                prompt = template("gen_user").format(**fill)
             else:
                 if not cats[target]:
                     continue
@@ -119,10 +120,10 @@ def build_examples(domain: Any, sequences: Sequence[np.ndarray], per_task: int =
                     x = rng.choice(hist)
                     if c in cats[x]:
                         continue  # "like X but more c" only when X is not already c
-                    prompt = (f"{base}\nWhat I want now: something like {title[x]} but more {c.lower()}."
-                              f"\nRecommend 1 {word} I have not seen, best first.")
+                    want = template("gen_want_like").format(title=title[x], quality=c.lower())
                 else:
-                    prompt = f"{base}\nWhat I want now: a {c.lower()} {word}.\nRecommend 1 {word} I have not seen, best first."
+                    want = template("gen_want_kind").format(kind=c.lower(), item=word)
+                prompt = template("gen_user_want").format(request=want, **fill)
             out.append(Example(task, prompt, f"1. {title[target]}\n"))
             made += 1
     rng.shuffle(out)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
-from prompts import load
+from prompts import load, template
 from tools.bus import Bus
 from tools.catalog_tools import Titles, resolve_titles
 from tools.context import ToolContext
@@ -213,7 +213,7 @@ def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) 
     facts = "\n".join(f"- {f.text}" for f in exp.facts)
     if exp.shares_nothing:
         facts += "\n- it shares nothing with the items the user liked"
-    prompt = f"Item: {short_title(ctx.domain.titles[exp.target])}\nFacts:\n{facts}\n\nExplain why it was recommended."
+    prompt = template("explain_user").format(title=short_title(ctx.domain.titles[exp.target]), facts=facts)
     info: dict[str, Any] = {"used": "template", "problems": []}
     try:
         try:

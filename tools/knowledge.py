@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
 from models.catalog import LIST_SEP
+from prompts import template
 from tools.bus import Bus
 from tools.catalog_tools import Titles, _names, resolve_titles
 from tools.context import ToolContext
@@ -431,8 +432,6 @@ register_tool(ToolSpec("knowledge", "knowledge",
 
 
 # ---- LLM re-rank -------------------------------------------------------------------------------------------
-RERANK_SYSTEM = ("You order candidate {items} for a user, best fit first, judging by the {items} they liked"
-                 "{extra}. Answer with JSON: {{\"ranking\": [candidate numbers, best first]}}.")
 
 
 def make_ranking_model(n: int) -> type[BaseModel]:
@@ -460,12 +459,12 @@ def rerank_prompt(ctx: ToolContext, history: Sequence[int], candidates: Sequence
     liked = "; ".join(short_title(titles[h]) for h in list(history)[-10:]) or "(nothing known)"
     lines = "\n".join(f"{k}. {short_title(titles[c])}{_short_attrs(ctx, c)}" for k, c in enumerate(candidates, 1))
     extra = " and the facts about the candidates" if knowledge is not None else ""
-    system = RERANK_SYSTEM.format(items=word + "s", extra=extra)
+    system = template("rerank_system").format(items=word + "s", extra=extra)
     prompt = f"Liked {word}s: {liked}\n\nCandidates:\n{lines}"
     if knowledge is not None:
         block = knowledge.block({int(c): str(k) for k, c in enumerate(candidates, 1)}, strongest_first=True)
         prompt += f"\n\nFacts by candidate number, strongest first:\n{block or '(none)'}"
-    prompt += f"\n\nGive the numbers of the {top} best candidates for this user, best first."
+    prompt += "\n\n" + template("rerank_ask").format(top=top)
     return system, prompt
 
 

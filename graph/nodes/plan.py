@@ -15,6 +15,7 @@ from graph.state import State
 from graph.understand import Request, read_conversation
 from graph.validate import repair_plan
 from models.llm import LLMConfigError, LLMOutputError, LLMUnavailable
+from prompts import template
 
 RELAX = "Nothing matched all conditions"
 
@@ -33,9 +34,9 @@ def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessa
     likes = [x.replace("=", ": ") for x in profile.get("like", [])[-8:]]
     dislikes = [x.replace("=", ": ") for x in profile.get("dislike", [])[-8:]]
     if likes or dislikes:
-        parts.append(f"Known about this user: likes {', '.join(likes) or '-'}; dislikes {', '.join(dislikes) or '-'}")
+        parts.append(template("plan_known_user").format(likes=", ".join(likes) or "-", dislikes=", ".join(dislikes) or "-"))
     for c in state.get("critiques", [])[-2:]:
-        parts.append(f"Your previous plan was rejected: {c}")
+        parts.append(template("plan_rejected").format(critique=c))
     parts.append(message if len(parts) == 0 else f"Request: {message}")
     msgs.append(HumanMessage("\n\n".join(parts)))
     return msgs

@@ -17,7 +17,7 @@ from graph.nodes.common import emit, last_user_text
 from graph.nodes.plan import RELAX
 from graph.state import State
 from models.llm import LLMError
-from prompts import load
+from prompts import load, template
 from tools.bus import Bus
 from tools.registry import Args
 
@@ -38,11 +38,11 @@ def rule_critique(bus: Bus, plan: dict[str, Any]) -> str | None:
     for t in bus.errors():
         if t["tool"] in ("lookup", "sql") and bus.rows:
             continue
-        return f"The {t['tool']} step failed ({t['output'][:200]}). You should fix its input or use another tool."
+        return template("critique_step_failed").format(tool=t["tool"], error=t["output"][:200])
     if recommending and not bus.mapped:
-        return f"{RELAX}. You should relax the strictest condition."
+        return template("critique_relax").format(nothing=RELAX)
     if not recommending and steps and not bus.rows and any(s["tool"] in ("lookup", "sql") for s in steps):
-        return "The look-up found nothing. You should check the title or ask a simpler question."
+        return template("critique_no_rows")
     return None
 
 
@@ -68,13 +68,13 @@ def make_reflect(deps: AgentDeps) -> Any:
             track = "\n".join(f"- {t['tool']} {t['input']}: {t['output'][:200]}" for t in bus.track)
             word = deps.domain.config.item_word
             msgs = [SystemMessage(load("critic_system").format(item=word, items=word + "s")),
-                    HumanMessage(f"Request: {last_user_text(state.get('messages', []))}\nSteps:\n{track}\n"
-                                 f"Would recommend: {'; '.join(titles) or 'nothing'}")]
+                    HumanMessage(template("critic_user").format(request=last_user_text(state.get("messages", [])),
+                                                            steps=track, titles="; ".join(titles) or "nothing"))]
             try:
                 crit = structured_call(deps.llm, Critique, msgs, name="critique",
                                        config={"tags": ["nostream", "critic"], "run_name": "critic_llm"})
                 if not crit.ok:
-                    advice = crit.advice or "You should revise the plan."
+                    advice = crit.advice or template("critique_revise")
             except LLMError:
                 advice = None  # a failing critic must not block an otherwise good answer
         update["llm_calls"] = calls

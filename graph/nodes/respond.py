@@ -18,14 +18,12 @@ from graph.sentences import whole_sentences
 from graph.state import State
 from models.catalog import LIST_SEP
 from models.llm import LLMError
-from prompts import load
+from prompts import load, template
 from tools.bus import Bus
 from tools.explain import explain_result, phrase
 from tools.knowledge import reply_knowledge
 
-STYLES = {"concise": ("Be brief: at most one short intro sentence, then one line per item: its exact title, a dash, "
-                      "and at most 8 words on why it fits."),
-          "detailed": "Give two sentences per item with concrete details from its attributes."}
+STYLES = {s: template(f"reply_style_{s}") for s in ("concise", "detailed")}
 GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a kind, a period, or a {item} you "
             "liked, and I will find some for you.")
 SMALL_TALK = {
@@ -194,9 +192,8 @@ def make_respond(deps: AgentDeps) -> Any:
                   f"Items:\n{item_lines or '(none)'}\n\nFacts:\n{_facts(bus) or '(none)'}"
                   + (f"\n\nEvidence:\n{evidence}" if evidence else "")
                   + (f"\n\nNote: {'; '.join(notes)}" if notes else "")
-                  + (f"\n\nNow write the reply: recommend all {len(rows)} {word}s above in order, one numbered line "
-                     f"each with its exact title and a short reason from its attributes. {STYLES[s.style]}" if rows else
-                     "\n\nNow answer the user from the Facts."))
+                  + "\n\n" + (template("reply_write").format(n=len(rows), items=word + "s", style=STYLES[s.style]) if rows
+                                else template("reply_from_facts")))
         system = load("reply_system").format(item=word, items=word + "s", style=STYLES[s.style])
         intro = f"Here are {word}s that fit what you asked for:" if rows else "Here is what I found:"
         calls += 1
