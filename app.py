@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from graph.chat_help import CHAT_HELP
+
 DEFAULT_DOMAIN = "data/movielens"
 # Each module has `register(subparsers, add_domain)` that adds its subcommand(s).
 PLUGGED = [m for m in ("models.train_cli", "evals.cli", "serving.cli", "serving.mcp_cli") if importlib.util.find_spec(m.split(".")[0])
@@ -39,9 +41,9 @@ def _row_limit(text: str) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from models.artifacts import artifacts_dir
     from models.build import build_domain
     from models.config import load_config
-    from models.domain import artifacts_dir
 
     cfg = load_config(args.domain)
     report = build_domain(cfg, artifacts_dir(cfg, args.artifacts), progress=not args.quiet, index=not args.no_index,
@@ -69,7 +71,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from models.domain import load_domain
+    from models.build import load_domain
 
     d = load_domain(args.domain, args.artifacts)
     print(f"domain {d.name} ({d.config.item_word}s) at {d.artifacts}")
@@ -96,7 +98,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from models.domain import load_domain
+    from models.build import load_domain
     from models.item_table import SQLError
 
     d = load_domain(args.domain, args.artifacts)
@@ -115,24 +117,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from models.domain import load_domain
+    from models.build import load_domain
 
     d = load_domain(args.domain, args.artifacts)
     for m in d.resolver.resolve(args.title, k=args.k):
         print(f"{m.confidence:.2f}  {m.title}")
     return 0
-
-
-CHAT_HELP = """commands:
-  /reset                      start a new conversation (your profile is kept)
-  /profile                    show what I have learned about your tastes
-  /mode accuracy|diversity    best matches, or a more varied pick
-  /style concise|detailed     short or longer answers
-  /rank tools|doke|gen        final order: the ranking tools (default), the LLM with DOKE knowledge,
-                              or catalog-constrained LLM generation (one extra LLM call per turn)
-  /user NAME                  switch to another user
-  /help                       this text
-  /quit                       leave (Ctrl-D and Ctrl-C work too)"""
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

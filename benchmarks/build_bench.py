@@ -37,9 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def child(domain: str, artifacts: str, sasrec: bool) -> dict[str, Any]:
     """One build in this process; returns timings and stats (run by the parent as a child process)."""
+    from models.artifacts import artifacts_dir
     from models.build import build_domain, train_quick_models
     from models.config import load_config
-    from models.domain import Domain, artifacts_dir
+    from models.domain import Domain
     from models.training import model_status, ranker_note
 
     cfg = load_config(domain)
@@ -186,8 +187,8 @@ def main() -> None:
         seeds = dict(x.split("=", 1) for x in args.seed)
         label = "fresh"
         if name in seeds:
+            from models.artifacts import artifacts_dir
             from models.config import load_config
-            from models.domain import artifacts_dir
 
             shutil.copytree(seeds[name], artifacts_dir(load_config(dom), art))
             label = "from seed"

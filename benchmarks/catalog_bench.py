@@ -66,7 +66,7 @@ def bench_movielens(art_root: Path) -> dict[str, float]:
         "import sys, time",
         f"sys.path.insert(0, {str(ROOT)!r})",
         "from models.build import build_domain; from models.config import load_config",
-        "from models.domain import artifacts_dir",
+        "from models.artifacts import artifacts_dir",
         f"cfg = load_config({str(ROOT / 'data' / 'movielens')!r}); t = time.perf_counter()",
         f"r = build_domain(cfg, artifacts_dir(cfg, {str(art_root)!r}), progress=False)",
         "print(time.perf_counter() - t, r.stats['items'], r.stats['interactions'], r.stats['users'])",
@@ -81,9 +81,10 @@ def bench_movielens(art_root: Path) -> dict[str, float]:
 
 
 def bench_million(tmp: Path, n_items: int, queries: int) -> dict[str, float]:
+    from models.artifacts import artifacts_dir
     from models.build import build_domain
     from models.config import load_config
-    from models.domain import Domain, artifacts_dir
+    from models.domain import Domain
 
     titles = make_synthetic(tmp / "synthetic", n_items)
     cfg = load_config(tmp / "synthetic")

@@ -32,9 +32,9 @@ def main() -> None:
     import torch
     from rec_common import table, write_json
 
+    from models.artifacts import artifacts_dir
     from models.catalog import item_text
     from models.config import load_config
-    from models.domain import artifacts_dir
     from models.embedder import Embedder, base_encoder_path
 
     torch.set_num_threads(1)

@@ -66,7 +66,7 @@ HOSTILE = st.one_of(SOUP, SELECTS, SELECTS, st.text(max_size=300))
 def run(n: int, domain_path: str) -> dict[str, Any]:
     import logging
 
-    from models.domain import load_domain
+    from models.build import load_domain
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to parsing as a Command", per example
 

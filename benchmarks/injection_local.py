@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         domain = poisoned_domain(work)
         if args.llm == "local":
-            from models.llm import LLMSettings, get_chat_model
+            from models.llm import LLMSettings
+            from models.llm_factory import get_chat_model
 
             llm = get_chat_model(LLMSettings.from_env(provider="local"))
         else:

@@ -22,7 +22,8 @@ from pydantic import Field
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.llm import LLMSettings, get_chat_model  # noqa: E402
+from models.llm import LLMSettings  # noqa: E402
+from models.llm_factory import get_chat_model  # noqa: E402
 from models.local_llm import local_server_info, local_server_metrics, shutdown_local_server  # noqa: E402
 from models.structured import CallCounter, StrictModel, structured_call  # noqa: E402
 

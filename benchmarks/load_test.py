@@ -90,7 +90,7 @@ def load_app() -> Any:
 
 def pick_titles(domain_path: str, n: int) -> list[str]:
     """n popular, distinct, plain titles (no commas), one liked title per conversation."""
-    from models.domain import load_domain
+    from models.build import load_domain
 
     d = load_domain(domain_path)
     items = d.items.sort_values("popularity", ascending=False)

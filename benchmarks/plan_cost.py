@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from graph.agent import make_deps  # noqa: E402
 from graph.nodes.plan import plan_messages  # noqa: E402
-from models.domain import load_domain  # noqa: E402
-from models.llm import get_chat_model  # noqa: E402
+from models.build import load_domain  # noqa: E402
+from models.llm_factory import get_chat_model  # noqa: E402
 from models.structured import CallCounter, json_schema_for, structured_call  # noqa: E402
 
 

@@ -24,9 +24,9 @@ def set_threads(n: int | None = None) -> int:
 
 def open_domain(path: str, artifacts: str | None = None) -> Any:
     """load_domain, building the catalog (not the Chroma index) first when it is missing."""
-    from models.build import build_domain
+    from models.artifacts import artifacts_dir, read_manifest
+    from models.build import build_domain, load_domain
     from models.config import load_config
-    from models.domain import artifacts_dir, load_domain, read_manifest
 
     cfg = load_config(path)
     art = artifacts_dir(cfg, artifacts)

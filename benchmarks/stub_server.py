@@ -19,7 +19,7 @@ def stub_app(llm: BaseChatModel, prefix: str, default_users: int) -> Any:
     """The real app over a stub LLM, configured by `<prefix>_DOMAIN`, `_MEMORY` and `_USERS` (one key per user)."""
     from graph.agent import Agent, make_deps
     from graph.builder import build_graph
-    from models.domain import load_domain
+    from models.build import load_domain
     from serving.app import create_app
     from serving.settings import Settings
 

@@ -36,7 +36,7 @@ def main() -> None:
     from evals.runner import EvalSpec, provenance, run_eval
 
     prov = provenance()  # at the start: the code the cases are run with
-    from models.domain import load_domain
+    from models.build import load_domain
 
     module_name, _, name = args.param.rpartition(".")
     module = importlib.import_module(module_name)

@@ -26,8 +26,9 @@ to resume, or raise --n to extend a run."""
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from evals.runner import EvalSpec, RunConfigError, run_eval
-    from models.domain import load_domain
+    from evals.rundir import RunConfigError
+    from evals.runner import EvalSpec, run_eval
+    from models.build import load_domain
     from models.llm import LLMError
 
     if args.llm != "scripted" and args.workers > 1 and args.llm_workers == 1:

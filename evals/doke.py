@@ -24,6 +24,8 @@ import numpy as np
 from evals import metrics as M
 from evals.cases import EvalCase, ranking_candidates
 from evals.report import HEADLINE, TABLES
+from evals.rundir import RunDir
+from evals.suites import complete_ranking
 from evals.systems import System
 from models.domain import Domain
 from tools.context import ToolContext
@@ -103,8 +105,6 @@ class DokeSuite:
         return RankerSystem(name, domain, llm, seed, tool_context(domain, shared))
 
     def run_case(self, ctx: Any, system: RankerSystem, case: EvalCase) -> dict[str, Any]:
-        from evals.suites import complete_ranking
-
         cands = ranking_candidates(ctx.domain, case, N_NEGATIVES, ctx.seed)
         t = time.perf_counter()
         try:
@@ -153,8 +153,6 @@ def paired(a: list[float], b: list[float], seed: int = 0, draws: int = 2000) -> 
 def _finish_doke(root: Any, cases: list[EvalCase], results: dict[str, Any]) -> None:
     """Paired effect of knowledge: llm-rank-doke minus llm-rank on the cases both finished."""
     from pathlib import Path
-
-    from evals.runner import RunDir
 
     run = RunDir(Path(root))
     pairs = [(run.load("llm-rank", c.case_id), run.load("llm-rank-doke", c.case_id)) for c in cases]

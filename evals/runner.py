@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,16 +25,14 @@ from tqdm import tqdm
 
 from evals.cases import EvalCase, make_cases
 from evals.explain import EXPLAINERS, aggregate_judgements, explain_case, judge_case
+from evals.registry import SUITES
+from evals.rundir import RunDir, read_json, write_json
 from evals.simulators import REVEAL_BUDGET, make_simulator
-from evals.suites import SUITES, RunContext
+from evals.suites import RunContext
 from evals.systems import LLM_SYSTEMS, NO_LLM_SYSTEMS, System, make_system
 from models.domain import Domain
 
 ALL_SUITES = (*SUITES, "explanation")
-
-
-class RunConfigError(ValueError):
-    """A run folder that holds a different run."""
 
 
 @dataclass
@@ -102,7 +99,8 @@ def make_llm(kind: str) -> BaseChatModel | None:
         from evals.scripted import ScriptedEvalLLM
 
         return ScriptedEvalLLM()
-    from models.llm import LLMSettings, get_chat_model
+    from models.llm import LLMSettings
+    from models.llm_factory import get_chat_model
 
     if kind == "local":
         return get_chat_model(LLMSettings.from_env(provider="local"))
@@ -126,53 +124,6 @@ def warm_up(llm: Any, log: Callable[[str], None] = print, tries: int = 3) -> Non
         except Exception as e:  # noqa: BLE001 - reported; the cases record their own errors
             err = e
     log(f"warning: the LLM did not answer a warm-up call: {err}")
-
-
-def _safe_name(s: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", s)[:120]
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-class RunDir:
-    def __init__(self, root: Path):
-        self.root = Path(root)
-
-    def record_path(self, system: str, case_id: str) -> Path:
-        return self.root / "records" / _safe_name(system) / f"{_safe_name(case_id)}.json"
-
-    def load(self, system: str, case_id: str) -> dict[str, Any] | None:
-        data = _read_json(self.record_path(system, case_id))
-        return data if isinstance(data, dict) else None
-
-    def save(self, system: str, case_id: str, record: dict[str, Any]) -> None:
-        _write_json(self.record_path(system, case_id), record)
-
-    def check_config(self, fingerprint: dict[str, Any], fresh: bool = False) -> None:
-        path = self.root / "config.json"
-        old = _read_json(path)
-        if old and not fresh:
-            diff = {k: (old.get(k), v) for k, v in fingerprint.items() if old.get(k) != v}
-            if diff:
-                detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
-                raise RunConfigError(f"{self.root} holds a different run ({detail}); use another --out or --fresh")
-        if fresh and (self.root / "records").exists():
-            import shutil
-
-            shutil.rmtree(self.root / "records")
-        _write_json(path, fingerprint)
 
 
 def has_error(record: dict[str, Any]) -> bool:
@@ -282,7 +233,7 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
         results["paired"] = paired_vs(_all_hits(run, results, hits), "keyword")
     if hasattr(SUITES.get(spec.suite), "finish"):  # suite-level notes over all systems (doke: paired differences)
         SUITES[spec.suite].finish(run.root, cases, results)
-    _write_json(run.root / "results.json", results)
+    write_json(run.root / "results.json", results)
     from evals.report import write_report
 
     write_report(run.root, results)
@@ -291,7 +242,7 @@ def run_eval(domain: Domain, spec: EvalSpec, out: Path | None = None, fresh: boo
 
 def _merge_earlier(run: RunDir, results: dict[str, Any]) -> None:
     """Keep systems an earlier invocation ran into this folder over the same cases (one table for all)."""
-    old = _read_json(run.root / "results.json")
+    old = read_json(run.root / "results.json")
     if not isinstance(old, dict) or old.get("config", {}).get("n") != results["config"]["n"]:
         return
     for name, m in old.get("systems", {}).items():

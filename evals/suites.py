@@ -230,20 +230,3 @@ class RetrievalSuite:
                     "latency_mean_s": round(M.mean(r["seconds"] for r in records), 4),
                     "errors": sum(1 for r in records if r.get("error"))})
         return out
-
-
-SUITES: dict[str, Any] = {s.name: s for s in (SimulatorSuite(), OneTurnRetrievalSuite(), OneTurnRankingSuite(),
-                                              RetrievalSuite(), RankingSuite())}
-
-
-def _register_extra_suites() -> None:
-    """Suites with their own systems, in their own modules (imported here: they use RunContext above)."""
-    from evals.doke import DokeSuite
-    from evals.faithfulness import FaithfulnessSuite
-    from evals.gen import GenSuite
-
-    for suite in (DokeSuite(), FaithfulnessSuite(), GenSuite()):
-        SUITES[suite.name] = suite
-
-
-_register_extra_suites()

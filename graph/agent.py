@@ -18,7 +18,8 @@ from memory.checkpoint import open_checkpointer
 from memory.demos import DemoStore
 from memory.paths import memory_dir
 from memory.profile import ProfileStore
-from models.domain import Domain, load_domain
+from models.build import load_domain
+from models.domain import Domain
 from models.embedder import get_embedder, set_query_threads
 
 
@@ -120,7 +121,7 @@ def make_agent(domain_path: str | Path, llm: BaseChatModel | None = None, artifa
     configure_from_env()  # LANGSMITH_TRACING=true: a bounded client (no exit stall, no key in logs)
     domain = load_domain(domain_path, artifacts, build=build)
     if llm is None:
-        from models.llm import get_chat_model
+        from models.llm_factory import get_chat_model
 
         llm = get_chat_model()
     deps = make_deps(domain, llm, memory_path, critic)

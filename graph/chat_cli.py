@@ -9,10 +9,11 @@ import uuid
 from typing import Any
 
 from graph.agent import Agent, InputError, make_agent
+from graph.chat_help import CHAT_HELP
 from graph.nodes.common import RANKS
-from graph.sentences import last_boundary
 from graph.session import stream_turn
 from memory.paths import memory_dir
+from tools.sentences import last_boundary
 
 DIM, RESET = ("\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "")
 
@@ -143,8 +144,6 @@ def run_chat(args: argparse.Namespace) -> int:
         if cmd in ("/quit", "/exit"):
             return 0
         if cmd == "/help":
-            from app import CHAT_HELP
-
             print(CHAT_HELP)
         elif cmd == "/reset":
             thread = new_thread(user)

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Union
 from pydantic import Field, create_model
 
 from models.item_table import TableSchema
-from tools.registry import Args, ToolSpec, all_tools
+from tools.registry import Args, ToolSpec
+from tools.toolbox import all_tools
 
 MAX_STEPS = 6
 

@@ -12,7 +12,6 @@ import logging
 from importlib import resources
 from typing import Any
 
-from graph.hints import year_column
 from models.chroma import chroma_client
 from models.domain import Domain
 from models.embedder import Embedder
@@ -36,7 +35,7 @@ def load_demos(domain: Domain, name: str = "core") -> list[dict[str, Any]]:
     text = resources.files("prompts").joinpath("demos", f"{name}.jsonl").read_text(encoding="utf-8")
     word = domain.config.item_word
     list_cols = [c.name for c in domain.schema.columns if c.kind == "list"]
-    ycol = year_column(domain.schema)
+    ycol = domain.schema.year_column()
     values = {"item": word, "items": word + "s", "listcol": list_cols[0] if list_cols else "", "ycol": ycol or ""}
     have = {"year": bool(ycol), "list": bool(list_cols)}
     demos = []

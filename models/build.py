@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.config import DomainConfig
-from models.domain import read_manifest, write_manifest
+from models.artifacts import artifacts_dir, artifacts_root, read_manifest, write_manifest
+from models.config import DomainConfig, DomainError, load_config
+from models.domain import Domain
 
 CATALOG_VERSION = "2"  # 2: joined columns stored as lists; coercion warnings
 INDEX_VERSION = "1"
@@ -55,8 +56,6 @@ DEFAULT_RATES = {"embed_items_per_s": 300.0}  # first build on a machine: a 2-co
 
 
 def _rates_file() -> Path:
-    from models.domain import artifacts_root
-
     return artifacts_root() / "rates.json"
 
 
@@ -181,7 +180,6 @@ def build_domain(cfg: DomainConfig, art: Path, progress: bool = True, index: boo
 
 def _build_vocabulary(cfg: DomainConfig, art: Path, progress: bool) -> dict[str, Any]:
     """Encoder vectors of every categorical value name, so requests are matched by meaning without delay."""
-    from models.domain import Domain
     from models.embedder import get_embedder
 
     vocab = Domain(cfg, art).vocabulary
@@ -274,7 +272,6 @@ def train_quick_models(report: BuildReport, cfg: DomainConfig, background: bool 
     Each model's time joins the report's time table; before SASRec the build prints an estimate from the
     last measured seconds per epoch-transition on this machine.
     """
-    from models.domain import Domain
     from models.recdata import from_domain
     from models.training import model_status, ranker_note, start_background_training, train_models
 
@@ -318,3 +315,16 @@ def record_sasrec_rate(domain: Any) -> None:
         n = int(meta.get("train_interactions", 0)) - int(meta.get("train_users", 0))
         if n > 0:
             record_rate("sasrec_transitions_per_s", n * len(hist) / float(meta["train_seconds"]))
+
+
+def load_domain(path: str | Path, artifacts: str | Path | None = None, build: bool = False,
+                progress: bool = False) -> Domain:
+    """Open a built domain; with build=True, build (or refresh) it first. Raises DomainError."""
+    cfg = load_config(path)
+    art = artifacts_dir(cfg, artifacts)
+    if build:
+        build_domain(cfg, art, progress=progress)
+    manifest = read_manifest(art)
+    if "catalog" not in manifest:
+        raise DomainError(f"domain '{cfg.name}' is not built yet: run `python app.py build --domain {path}`")
+    return Domain(cfg, art)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -12,41 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.artifacts import read_manifest
 from models.catalog import item_text
-from models.config import DomainConfig, DomainError, load_config
+from models.config import DomainConfig
 from models.filter_engine import FilterEngine
 from models.item_table import ItemTable, TableSchema
 from models.resolver import TitleResolver
 from models.vocabulary import Vocabulary
-
-MANIFEST = "manifest.json"
-
-
-def artifacts_root() -> Path:
-    return Path(os.environ.get("INTEREC_ARTIFACTS") or Path.home() / ".cache" / "interec" / "artifacts").expanduser()
-
-
-def artifacts_dir(cfg: DomainConfig, root: Path | str | None = None) -> Path:
-    """Per-domain folder outside the source tree; the path hash keeps two same-named domains apart."""
-    tag = hashlib.sha256(str(cfg.root).encode()).hexdigest()[:8]
-    return Path(root or artifacts_root()).expanduser().resolve() / f"{cfg.name}-{tag}"
-
-
-def read_manifest(art: Path) -> dict[str, Any]:
-    p = art / MANIFEST
-    if not p.is_file():
-        return {}
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except json.JSONDecodeError:
-        return {}
-
-
-def write_manifest(art: Path, manifest: dict[str, Any]) -> None:
-    tmp = art / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(art / MANIFEST)
 
 
 class Domain:
@@ -132,18 +101,3 @@ class Domain:
         # queries must be embedded by the backend that embedded the items (int8 and fp32 vectors differ a bit)
         backend = meta.get("backend") if not encoder_path else None
         return ItemIndex(col, get_embedder(path, backend or None))
-
-
-def load_domain(path: str | Path, artifacts: str | Path | None = None, build: bool = False,
-                progress: bool = False) -> Domain:
-    """Open a built domain; with build=True, build (or refresh) it first. Raises DomainError."""
-    cfg = load_config(path)
-    art = artifacts_dir(cfg, artifacts)
-    if build:
-        from models.build import build_domain
-
-        build_domain(cfg, art, progress=progress)
-    manifest = read_manifest(art)
-    if "catalog" not in manifest:
-        raise DomainError(f"domain '{cfg.name}' is not built yet: run `python app.py build --domain {path}`")
-    return Domain(cfg, art)

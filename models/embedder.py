@@ -90,7 +90,7 @@ def _weights_key(path: str) -> str:
 
 
 def onnx_cache_dir() -> Path:
-    from models.domain import artifacts_root
+    from models.artifacts import artifacts_root
 
     return artifacts_root() / "encoders"
 

@@ -84,6 +84,14 @@ class TableSchema:
     def hint(self) -> str:
         return f"Table {TABLE}({', '.join(self.names())})."
 
+    def year_column(self) -> str | None:
+        """A number column whose values are years (by its values, not its name), else None."""
+        for c in self.columns:
+            if c.kind == "number" and c.min is not None and c.max is not None and c.min >= 1000 and c.max <= 2200 \
+                    and c.name != "popularity":
+                return c.name
+        return None
+
     def prompt(self, max_values: int = 10) -> str:
         """Compact schema text for prompts: one line per column."""
         lines = [f"Table `{TABLE}` ({self.n_rows} rows). Columns:"]

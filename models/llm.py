@@ -1,8 +1,8 @@
-"""LLM backend settings, errors and the one chat-model factory.
+"""LLM backend settings and errors (the chat-model factory is models/llm_factory.py, above the backends).
 
 Everything talks to an OpenAI-compatible endpoint through `langchain_openai`: the embedded local model
 (llama.cpp server in-process), OpenAI, any compatible server (vLLM, Ollama) or Azure OpenAI. Heavy
-imports (langchain_openai, httpx, xllamacpp) happen inside functions so importing this module stays cheap.
+imports (langchain_openai, httpx, xllamacpp) live in the backends, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    pass
 
 PROVIDERS = ("local", "openai", "azure")
 DEFAULT_OPENAI_MODEL = "gpt-4.1-mini"
@@ -140,39 +140,3 @@ class LLMSettings:
         if self.provider == "local":
             return self.base_url or "the embedded local model server"
         return self.base_url or "https://api.openai.com/v1"
-
-
-def get_chat_model(settings: LLMSettings | None = None) -> BaseChatModel:
-    """Build the configured chat model (a ChatOpenAI subclass, or AzureChatOpenAI for "azure").
-
-    Network failures surface as LLMUnavailable after `max_retries` retries; no other provider is tried.
-    """
-    from models import openai_chat as _chat  # lazy: pulls in langchain_openai and httpx
-
-    s = settings or LLMSettings.from_env()
-    if s.provider == "local":
-        from models.local_llm import ensure_local_server
-
-        server = ensure_local_server(s)
-        return _chat.build_openai(s, base_url=server.base_url, api_key=server.api_key, model=server.alias)
-    if s.provider == "openai":
-        if not s.api_key:
-            raise LLMConfigError(
-                "INTEREC_LLM_PROVIDER=openai needs an API key: set INTEREC_LLM_API_KEY or OPENAI_API_KEY "
-                "(or use INTEREC_LLM_PROVIDER=local for the embedded model)"
-            )
-        return _chat.build_openai(
-            s, base_url=s.endpoint, api_key=s.api_key, model=s.model or DEFAULT_OPENAI_MODEL
-        )
-    missing = [
-        name
-        for name, value in (
-            ("INTEREC_LLM_API_KEY or AZURE_OPENAI_API_KEY", s.api_key),
-            ("INTEREC_LLM_AZURE_ENDPOINT or AZURE_OPENAI_ENDPOINT", s.azure_endpoint),
-            ("INTEREC_LLM_AZURE_DEPLOYMENT", s.azure_deployment),
-        )
-        if not value
-    ]
-    if missing:
-        raise LLMConfigError("INTEREC_LLM_PROVIDER=azure needs " + ", ".join(missing))
-    return _chat.build_azure(s)

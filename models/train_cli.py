@@ -8,8 +8,7 @@ from typing import Any
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from models.build import build_domain
-    from models.domain import load_domain
+    from models.build import build_domain, load_domain
     from models.training import train_models
 
     domain = load_domain(args.domain, args.artifacts, build=True, progress=not args.quiet)

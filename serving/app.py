@@ -42,7 +42,7 @@ def default_agent_factory(settings: Settings) -> AgentFactory:
         if len(settings.domains) == 1:
             return make_agent(settings.domain, artifacts=settings.artifacts, checkpointer=checkpointer,
                               memory_path=settings.memory_dir, critic=settings.critic, build=settings.build)
-        from models.llm import get_chat_model
+        from models.llm_factory import get_chat_model
 
         llm = get_chat_model()  # one LLM (one embedded model server) for every catalog
         return [make_agent(d, llm=llm, artifacts=settings.artifacts, checkpointer=checkpointer,

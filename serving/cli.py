@@ -18,7 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError:
         print("error: serving needs the serve extra: pip install -e '.[serve]'", file=sys.stderr)
         return 2
-    from models.domain import load_domain
+    from models.build import load_domain
     from serving.settings import Settings
 
     # Build (or check) every domain once here, so workers never race to build it.

@@ -19,8 +19,8 @@ from graph.deps import AgentDeps
 @lru_cache(maxsize=1)
 def _deps() -> AgentDeps:
     from graph.agent import make_deps
-    from models.domain import load_domain
-    from models.llm import get_chat_model
+    from models.build import load_domain
+    from models.llm_factory import get_chat_model
     from serving.settings import Settings
 
     s = Settings.from_env()

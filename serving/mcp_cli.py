@@ -19,7 +19,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     import anyio
 
     from memory.paths import memory_dir
-    from models.domain import load_domain
+    from models.build import load_domain
     from models.tracing import configure_from_env
     from serving import mcp_server as ms
     from tools.context import ToolContext

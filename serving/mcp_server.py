@@ -54,7 +54,7 @@ def default_agent_factory(memory_dir: Path | None = None, critic: str = "rules")
         from graph.agent import Agent, make_deps
         from graph.builder import build_graph
         from memory.checkpoint import open_checkpointer
-        from models.llm import get_chat_model
+        from models.llm_factory import get_chat_model
 
         deps = make_deps(domain, get_chat_model(), memory_dir, critic)
         deps._shared = shared  # one copy of the index, vectors and models for the tools and the agent

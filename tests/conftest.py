@@ -28,9 +28,10 @@ def artifacts_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def ml_domain(artifacts_root: Path):  # type: ignore[no-untyped-def]
     """MovieLens catalog without the embedding index (fast)."""
+    from models.artifacts import artifacts_dir
     from models.build import build_domain
     from models.config import load_config
-    from models.domain import Domain, artifacts_dir
+    from models.domain import Domain
 
     cfg = load_config(MOVIELENS)
     art = artifacts_dir(cfg, artifacts_root)

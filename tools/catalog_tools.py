@@ -11,7 +11,7 @@ from pydantic import Field
 from models.item_table import SQLError, TableSchema
 from tools.bus import Bus
 from tools.context import ToolContext
-from tools.registry import Args, ToolSpec, register_tool
+from tools.registry import Args, ToolSpec
 
 Title = Annotated[str, Field(max_length=120)]
 Titles = Annotated[list[Title], Field(max_length=8)]
@@ -166,11 +166,11 @@ def run_filter(ctx: ToolContext, bus: Bus, args: Any) -> str:
     return f"{before} -> {len(ids)} candidates where {' AND '.join(clauses)}{extra}"
 
 
-register_tool(ToolSpec("store", "store", "use only the items the user listed as candidates",
-                       lambda s: StoreArgs, run_store))
-register_tool(ToolSpec("lookup", "lookup", "show the attributes of named items (facts, dates, categories)",
-                       lambda s: LookupArgs, run_lookup))
-register_tool(ToolSpec("sql", "lookup", "answer a question about the catalog with one SELECT over table items",
-                       lambda s: SqlArgs, run_sql))
-register_tool(ToolSpec("filter", "filter", "keep only candidates whose attributes meet all conditions",
-                       make_filter_args, run_filter))
+STORE = ToolSpec("store", "store", "use only the items the user listed as candidates",
+                 lambda s: StoreArgs, run_store)
+LOOKUP = ToolSpec("lookup", "lookup", "show the attributes of named items (facts, dates, categories)",
+                  lambda s: LookupArgs, run_lookup)
+SQL = ToolSpec("sql", "lookup", "answer a question about the catalog with one SELECT over table items",
+               lambda s: SqlArgs, run_sql)
+FILTER = ToolSpec("filter", "filter", "keep only candidates whose attributes meet all conditions",
+                  make_filter_args, run_filter)

@@ -32,7 +32,7 @@ from tools.knowledge import (
     loo_contributions,
     short_title,
 )
-from tools.registry import Args, ToolSpec, register_tool
+from tools.registry import Args, ToolSpec
 
 METHOD = "leave-one-out on SASRec: score(item | history) - score(item | history without h)"
 MAX_CITED = 3
@@ -177,7 +177,7 @@ def _allowed_numbers(ctx: ToolContext, exp: Explanation) -> set[str]:
 
 def check_phrasing(ctx: ToolContext, exp: Explanation, text: str) -> list[str]:
     """What the phrasing says that the facts do not: numbers, titles, attribute values. Empty = faithful."""
-    from graph.grounding import check_reply
+    from tools.grounding import check_reply
 
     problems: list[str] = []
     allowed_nums = _allowed_numbers(ctx, exp)
@@ -208,7 +208,7 @@ def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) 
     """The LLM's phrasing when it passes `check_phrasing`, else the templated text; info says which and why."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from graph.sentences import whole_sentences
+    from tools.sentences import whole_sentences
 
     facts = "\n".join(f"- {f.text}" for f in exp.facts)
     if exp.shares_nothing:
@@ -261,8 +261,8 @@ def run_explain(ctx: ToolContext, bus: Bus, args: ExplainArgs) -> str:
 # Kept out of the LLM plan's tool enum (the plan prompt and schema stay as benchmarked, and a stray explain step in
 # a recommendation plan would put its facts among the reply's look-up rows): a why-question is recognised in code
 # (graph/nodes/plan.py -> why_plan) before any LLM call.
-register_tool(ToolSpec("explain", "explain", "say why an item was recommended, from the user's liked items and data",
-                       lambda s: ExplainArgs, run_explain, in_plan=False))
+EXPLAIN = ToolSpec("explain", "explain", "say why an item was recommended, from the user's liked items and data",
+                   lambda s: ExplainArgs, run_explain, in_plan=False)
 
 
 WHY = re.compile(r"^\s*(?:but\s+|and\s+|so\s+)?(?:why|what made you|how come)\s+(?:(?:did|do|would|have)\s+you\s+)?"

@@ -34,7 +34,7 @@ from prompts import template
 from tools.bus import Bus
 from tools.catalog_tools import Titles, _names, resolve_titles
 from tools.context import ToolContext
-from tools.registry import Args, ToolSpec, register_tool
+from tools.registry import Args, ToolSpec
 
 MIN_SUPPORT = 3  # co-liked facts need at least this many users who liked both
 MIN_BASE = 5  # ... and at least this many users who liked the history item
@@ -426,9 +426,9 @@ def run_knowledge(ctx: ToolContext, bus: Bus, args: KnowledgeArgs) -> str:
     return f"{len(kn.facts)} fact(s), {kn.tokens} tokens, about {_names(ctx, sorted({f.iid for f in kn.facts}), 4)}"
 
 
-register_tool(ToolSpec("knowledge", "knowledge",
-                       "evidence for the current candidates: attribute matches, co-liked statistics, ranker signals",
-                       lambda s: KnowledgeArgs, run_knowledge, in_plan=False))
+KNOWLEDGE = ToolSpec("knowledge", "knowledge",
+                     "evidence for the current candidates: attribute matches, co-liked statistics, ranker signals",
+                     lambda s: KnowledgeArgs, run_knowledge, in_plan=False)
 
 
 # ---- LLM re-rank -------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Why: interec's retrieval, ranking, knowledge and explain tools should be usable by someone else's agent
 (LangGraph's prebuilt agent, langchain's `create_agent`, an MCP client). Each tool here is a short fixed
-pipeline of the same registered plan steps the interec agent runs (`tools.registry.run_plan_step`: the
+pipeline of the same plan steps the interec agent runs (`tools.toolbox.run_plan_step`: the
 step's own argument model, then `run_step` over a fresh candidate bus), so both paths run one
 implementation; only the argument shapes (typed for tool-calling models: column enums, numbers as
 numbers) and the output (compact JSON: ids, titles and the attributes asked for) are made here.
@@ -19,13 +19,15 @@ from typing import Annotated, Any, Literal
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, Field, ValidationError, create_model
 
+from models.build import load_domain
 from models.catalog import LIST_SEP
-from models.domain import Domain, load_domain
+from models.domain import Domain
 from models.item_table import TableSchema
 from tools.bus import Bus
 from tools.catalog_tools import Op
 from tools.context import ToolContext
-from tools.registry import Args, run_plan_step
+from tools.registry import Args
+from tools.toolbox import run_plan_step
 
 MAX_TEXT = 160  # characters of a text attribute in an output
 MAX_LIST = 8  # values of a list attribute in an output

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from tools.bus import Bus
 from tools.context import ToolContext
-from tools.registry import Args, ToolSpec, register_tool
+from tools.registry import Args, ToolSpec
 
 FILL = 20  # fewer items meeting any condition than this: the rest stay (after them), so a list is never short
 KEEP = 3000  # candidates passed on, best fit first (popularity breaks ties)
@@ -158,5 +158,5 @@ def run_match(ctx: ToolContext, bus: Bus, args: MatchArgs) -> str:
             f" ({full} meet every condition){avoided}")
 
 
-register_tool(ToolSpec("match", "filter", "score candidates by how many stated conditions they meet",
-                       lambda s: MatchArgs, run_match, in_plan=False))
+MATCH = ToolSpec("match", "filter", "score candidates by how many stated conditions they meet",
+                 lambda s: MatchArgs, run_match, in_plan=False)

@@ -11,7 +11,7 @@ from models.pop_prior import zscore as _z
 from tools.bus import Bus
 from tools.catalog_tools import Titles, _names, resolve_titles
 from tools.context import ToolContext
-from tools.registry import Args, ToolSpec, register_tool
+from tools.registry import Args, ToolSpec
 from tools.similarity import similarity_scores
 
 POOL_FROM_CATALOG = 2000  # ranking "everything" ranks the most popular items
@@ -113,6 +113,6 @@ def run_map(ctx: ToolContext, bus: Bus, args: MapArgs) -> str:
     return f"top {len(ids)}: {_names(ctx, ids, args.n)}" if ids else "no items to show"
 
 
-register_tool(ToolSpec("rank", "rank", "order candidates by popularity, similarity or the user's preference",
-                       lambda s: RankArgs, run_rank))
-register_tool(ToolSpec("map", "map", "how many items to show (default 5)", lambda s: MapArgs, run_map))
+RANK = ToolSpec("rank", "rank", "order candidates by popularity, similarity or the user's preference",
+                lambda s: RankArgs, run_rank)
+MAP = ToolSpec("map", "map", "how many items to show (default 5)", lambda s: MapArgs, run_map)

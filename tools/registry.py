@@ -1,7 +1,7 @@
-"""Tool registry: each tool is an argument schema plus a pure function over (context, bus).
+"""What a tool is: an argument schema plus a pure function over (context, bus), and how one step runs.
 
-The plan schema is generated from this registry, so a domain (or a later issue: knowledge, explain)
-adds a tool by registering it here; no other code changes. Tools never call the LLM.
+The tools themselves are listed in tools/toolbox.py; the plan schema is generated from that list, so adding
+a tool is one module and one entry there. Tools never call the LLM.
 """
 
 from __future__ import annotations
@@ -44,28 +44,6 @@ class ToolSpec:
         return create_model(f"{self.name.title().replace('_', '')}Step", __base__=Args, **fields)
 
 
-_REGISTRY: dict[str, ToolSpec] = {}
-
-
-def register_tool(spec: ToolSpec) -> ToolSpec:
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def get_tool(name: str) -> ToolSpec:
-    if name not in _REGISTRY:
-        import tools.builtin  # noqa: F401 - registers the built-in tools on first use
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown tool '{name}' (known: {', '.join(_REGISTRY)})")
-    return _REGISTRY[name]
-
-
-def all_tools() -> list[ToolSpec]:
-    import tools.builtin  # noqa: F401 - registers the built-in tools on first use
-
-    return list(_REGISTRY.values())
-
-
 class _StepRun(BaseTool):
     """A plan step as a LangChain tool run, so tracers (LangSmith) record it under the execute node."""
 
@@ -80,16 +58,3 @@ def run_step(spec: ToolSpec, ctx: ToolContext, bus: Bus, args: Any) -> str:
     """Run one step as a named run ("tool:<name>"); callbacks come from the caller's context."""
     step = _StepRun(name=f"tool:{spec.name}", fn=lambda: spec.run(ctx, bus, args))
     return str(step.invoke(args.model_dump_json()))
-
-
-def run_plan_step(ctx: ToolContext, bus: Bus, step: dict[str, Any]) -> str:
-    """One plan step {"tool": name, ...args}: validated by the tool's own per-domain argument model, run as
-    `run_step`, recorded on the bus. Raises on bad input or a failing tool (callers decide what a failure means).
-
-    The same path as the agent's execute node, for code outside the graph (tools/langchain_tools.py)."""
-    spec = get_tool(str(step.get("tool", "?")))
-    args = {k: v for k, v in step.items() if k != "tool"}
-    parsed = spec.make_args(ctx.domain.schema).model_validate(args)
-    out = run_step(spec, ctx, bus, parsed)
-    bus.record(spec.name, args, out, visible=spec.family in ("lookup", "map"))
-    return out

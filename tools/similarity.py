@@ -10,7 +10,7 @@ from pydantic import Field
 from tools.bus import Bus
 from tools.catalog_tools import Titles, _names, resolve_titles
 from tools.context import ToolContext
-from tools.registry import Args, ToolSpec, register_tool
+from tools.registry import Args, ToolSpec
 
 POOL = 300  # candidates kept when starting from the whole catalog
 KEEP_SHARE = 0.05  # RecAI keeps the top 5% of the bus by similarity
@@ -90,7 +90,7 @@ def run_retrieve(ctx: ToolContext, bus: Bus, args: RetrieveArgs) -> str:
     return f"{before} -> {len(bus.candidates or [])} candidates closest to '{args.query}'"
 
 
-register_tool(ToolSpec("similar", "filter", "keep candidates most similar to items the user named",
-                       lambda s: SimilarArgs, run_similar))
-register_tool(ToolSpec("retrieve", "retrieve", "find candidates matching a free-text description",
-                       lambda s: RetrieveArgs, run_retrieve))
+SIMILAR = ToolSpec("similar", "filter", "keep candidates most similar to items the user named",
+                   lambda s: SimilarArgs, run_similar)
+RETRIEVE = ToolSpec("retrieve", "retrieve", "find candidates matching a free-text description",
+                    lambda s: RetrieveArgs, run_retrieve)

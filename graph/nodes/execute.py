@@ -11,7 +11,8 @@ from graph.deps import AgentDeps
 from graph.nodes.common import TurnSettings, emit
 from graph.state import State
 from tools.bus import Bus
-from tools.registry import get_tool, run_step
+from tools.registry import run_step
+from tools.toolbox import get_tool
 
 
 def run_steps(deps: AgentDeps, steps: list[dict[str, Any]], mode: str = "accuracy", seed: int = 0,

@@ -11,17 +11,17 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
-from graph.grounding import check_reply, template_reply
 from graph.guard import inert, leaks_prompt, strip_controls
 from graph.nodes.common import TurnSettings, emit, history, last_user_text, text_of
-from graph.sentences import whole_sentences
 from graph.state import State
 from models.catalog import LIST_SEP
 from models.llm import LLMError
 from prompts import load, template
 from tools.bus import Bus
 from tools.explain import explain_result, phrase
+from tools.grounding import check_reply, template_reply
 from tools.knowledge import reply_knowledge
+from tools.sentences import whole_sentences
 
 STYLES = {s: template(f"reply_style_{s}") for s in ("concise", "detailed")}
 GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a kind, a period, or a {item} you "

@@ -14,9 +14,9 @@ from tests.conftest import SHOP
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from models.artifacts import artifacts_dir
     from models.build import build_domain
     from models.config import load_config
-    from models.domain import artifacts_dir
 
     root = tmp_path_factory.mktemp("evbyo")
     dom = root / "shop"

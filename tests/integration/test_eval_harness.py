@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from evals.cases import make_cases
-from evals.runner import EvalSpec, RunConfigError, run_eval
+from evals.rundir import RunConfigError
+from evals.runner import EvalSpec, run_eval
 from evals.scripted import ScriptedEvalLLM
 from evals.simulators import TemplatedSimulator
 from evals.systems import (

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from pydantic import Field
 
-from models.llm import LLMConfigError, LLMOutputError, LLMSettings, LLMUnavailable, get_chat_model
+from models.llm import LLMConfigError, LLMOutputError, LLMSettings, LLMUnavailable
+from models.llm_factory import get_chat_model
 from models.structured import CallCounter, StrictModel, astructured_call, json_schema_for, structured_call
 
 

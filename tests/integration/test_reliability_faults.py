@@ -17,7 +17,8 @@ from graph.agent import Agent, make_deps
 from graph.builder import build_graph
 from memory.checkpoint import open_checkpointer
 from memory.profile import ProfileStore
-from models.llm import LLMSettings, get_chat_model
+from models.llm import LLMSettings
+from models.llm_factory import get_chat_model
 from tests.integration.fake_openai import FakeOpenAI, fake_openai
 from tests.integration.serving_support import (
     chroma_cli,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import models.llm
+import models.llm_factory
 from app import run
 from graph.deps import AgentDeps
 from tests.conftest import ROOT
@@ -109,7 +109,7 @@ def cli_env(deps: AgentDeps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("INTEREC_CHECKPOINT_URL", f"sqlite:///{tmp_path / 'threads.sqlite'}")
     monkeypatch.setenv("INTEREC_ARTIFACTS", str(deps.domain.artifacts.parent))
     monkeypatch.setenv("INTEREC_MAX_MESSAGE_CHARS", "200")
-    monkeypatch.setattr(models.llm, "get_chat_model", lambda *a, **k: ScriptedLLM(replies=["1. Toy Story - fun."]))
+    monkeypatch.setattr(models.llm_factory, "get_chat_model", lambda *a, **k: ScriptedLLM(replies=["1. Toy Story - fun."]))
     return tmp_path
 
 

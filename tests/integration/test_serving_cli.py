@@ -26,7 +26,7 @@ def test_langgraph_json_factory(ml_domain_indexed, artifacts_root: Path, tmp_pat
     monkeypatch.setenv("INTEREC_DOMAIN", str(MOVIELENS))
     monkeypatch.setenv("INTEREC_ARTIFACTS", str(artifacts_root))
     monkeypatch.setenv("INTEREC_MEMORY_DIR", str(tmp_path))
-    monkeypatch.setattr("models.llm.get_chat_model", lambda: ScriptedLLM())
+    monkeypatch.setattr("models.llm_factory.get_chat_model", lambda: ScriptedLLM())
     from serving import graph_factory
 
     graph_factory._deps.cache_clear()

@@ -27,9 +27,10 @@ ML_PLAN = {**COMEDY_PLAN, "like": ["Toy Story"]}
 @pytest.fixture(scope="module")
 def shop_domain(ml_domain_indexed, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The tiny game shop, built into the same artifacts root as MovieLens (one --artifacts for both)."""
+    from models.artifacts import artifacts_dir
     from models.build import build_domain
     from models.config import load_config
-    from models.domain import Domain, artifacts_dir
+    from models.domain import Domain
 
     src = tmp_path_factory.mktemp("shop-src") / "shop"
     shutil.copytree(SHOP, src)
@@ -114,7 +115,7 @@ async def test_two_catalogs_one_server(ml_domain_indexed, shop_domain, tmp_path:
 
 async def test_default_factory_builds_every_domain_on_one_llm(ml_domain_indexed, shop_domain, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import models.llm
+    import models.llm_factory
     from serving.app import default_agent_factory
 
     made: list[StreamingScriptedLLM] = []
@@ -123,7 +124,7 @@ async def test_default_factory_builds_every_domain_on_one_llm(ml_domain_indexed,
         made.append(StreamingScriptedLLM())
         return made[-1]
 
-    monkeypatch.setattr(models.llm, "get_chat_model", one_llm)
+    monkeypatch.setattr(models.llm_factory, "get_chat_model", one_llm)
     s = Settings(domain=str(ml_domain_indexed.config.root), extra_domains=[str(shop_domain.config.root)],
                  artifacts=str(ml_domain_indexed.artifacts.parent), memory_dir=tmp_path)
     agents = default_agent_factory(s)(None)

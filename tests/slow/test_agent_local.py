@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.ci]
 @pytest.fixture(scope="module")
 def local_deps(ml_domain_indexed, tmp_path_factory):  # type: ignore[no-untyped-def]
     from graph.agent import make_deps
-    from models.llm import LLMSettings, get_chat_model
+    from models.llm import LLMSettings
+    from models.llm_factory import get_chat_model
 
     llm = get_chat_model(LLMSettings.from_env(provider="local"))
     return make_deps(ml_domain_indexed, llm, memory_path=tmp_path_factory.mktemp("mem"), use_models=False)

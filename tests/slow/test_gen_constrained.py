@@ -9,7 +9,8 @@ import pytest
 
 from models import local_llm
 from models.constrained import AllowedTitles, catalog_allowed, generate
-from models.llm import LLMSettings, get_chat_model
+from models.llm import LLMSettings
+from models.llm_factory import get_chat_model
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,8 @@ import pytest
 from pydantic import Field
 
 from models import local_llm
-from models.llm import LLMSettings, get_chat_model
+from models.llm import LLMSettings
+from models.llm_factory import get_chat_model
 from models.structured import CallCounter, StrictModel, structured_call
 
 pytestmark = [pytest.mark.slow, pytest.mark.ci]

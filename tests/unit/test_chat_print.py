@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from graph.chat_cli import ReplyPrinter
-from graph.sentences import last_boundary, whole_sentences
+from tools.sentences import last_boundary, whole_sentences
 
 
 def test_whole_sentences_cuts_the_unfinished_tail() -> None:

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.artifacts import artifacts_dir
 from models.build import build_domain
 from models.config import SCHEMA, DomainError, load_config
-from models.domain import Domain, artifacts_dir
+from models.domain import Domain
 from models.filter_engine import FilterEngine
 from models.resolver import TitleResolver, normalise
 from tests.conftest import SHOP

@@ -24,9 +24,10 @@ SHARED_LASTFM = ROOT.parent / "shared" / "data" / "lastfm-2k" / "artists.dat"
 
 
 def _build(path: Path, root: Path) -> Any:
+    from models.artifacts import artifacts_dir
     from models.build import build_domain
     from models.config import load_config
-    from models.domain import Domain, artifacts_dir
+    from models.domain import Domain
 
     cfg = load_config(path)
     art = artifacts_dir(cfg, root)
