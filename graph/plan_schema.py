@@ -10,7 +10,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, create_model
 
-from models.item_table import TableSchema
+from models.table_schema import TableSchema
 from tools.registry import Args, ToolSpec
 from tools.toolbox import all_tools
 
@@ -32,6 +32,3 @@ def make_plan_model(schema: TableSchema) -> type[Args]:
     }
     return create_model("Plan", __base__=Args, **fields)
 
-
-def step_dicts(plan: Any) -> list[dict[str, Any]]:
-    return [s.model_dump() for s in plan.steps]

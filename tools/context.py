@@ -39,9 +39,6 @@ class ToolContext:
                     value = self.shared[key] = load()
         return value
 
-    def with_settings(self, mode: str, seed: int) -> ToolContext:
-        return ToolContext(self.domain, mode, seed, self.use_models, self.shared)
-
     @property
     def n_items(self) -> int:
         return len(self.domain.titles)

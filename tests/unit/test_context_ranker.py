@@ -26,6 +26,7 @@ def test_a_ranker_trained_later_is_picked_up(ml_domain, monkeypatch: pytest.Monk
     trained.append(object())  # training finished
     monkeypatch.setattr(context, "RECHECK_S", 0.0)
     assert ctx.ranker is trained[0]
-    assert ctx.with_settings("diversity", 1).ranker is trained[0]  # every turn's context shares it
+    turn = ToolContext(ctx.domain, "diversity", 1, ctx.use_models, ctx.shared)  # as AgentDeps builds each turn's
+    assert turn.ranker is trained[0]  # every turn's context shares it
     n = len(calls)
     assert ctx.ranker is trained[0] and len(calls) == n  # once found, never looked up again
