@@ -34,7 +34,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.llm != "scripted" and args.workers > 1 and args.llm_workers == 1:
         print("note: LLM systems run with --llm-workers 1 (one shared model server); --workers applies to the rest",
               file=sys.stderr)
-    from evals.simulators import REVEAL_BUDGET
+    from evals.sim_facts import REVEAL_BUDGET
 
     if args.budget is None:
         args.budget = REVEAL_BUDGET

@@ -29,7 +29,8 @@ from evals.suites import complete_ranking
 from evals.systems import System
 from models.domain import Domain
 from tools.context import ToolContext
-from tools.knowledge import DEFAULT_BUDGET, Wants, llm_rerank, select_knowledge
+from tools.knowledge import DEFAULT_BUDGET, Wants, select_knowledge
+from tools.rerank import llm_rerank
 
 N_NEGATIVES = 19
 DOKE_SYSTEMS = ("popularity", "sasrec", "llm-rank", "llm-rank-doke")

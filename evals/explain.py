@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from evals import metrics as M
 from evals.cases import EvalCase, item_attributes
 from evals.llmcall import bound
-from evals.simulators import natural_title
+from evals.sim_facts import natural_title
 from models.domain import Domain
 from prompts import template
 

@@ -30,8 +30,9 @@ from evals.report import HEADLINE, TABLES
 from evals.systems import System
 from models.domain import Domain
 from tools.context import ToolContext
+from tools.costats import CoStats
 from tools.explain import METHOD, explain, phrase
-from tools.knowledge import CoStats, _list_columns, _values
+from tools.knowledge import _list_columns, _values
 
 EXPLAINERS = ("explain", "attribute", "co-liked")
 ALL_EXPLAINERS = (*EXPLAINERS, "explain-llm")

@@ -25,11 +25,11 @@ from tqdm import tqdm
 
 from evals.cases import EvalCase, make_cases
 from evals.explain import EXPLAINERS, aggregate_judgements, explain_case, judge_case
-from evals.registry import SUITES
+from evals.registry import SUITES, make_simulator, make_system
 from evals.rundir import RunDir, read_json, write_json
-from evals.simulators import REVEAL_BUDGET, make_simulator
+from evals.sim_facts import REVEAL_BUDGET
 from evals.suites import RunContext
-from evals.systems import LLM_SYSTEMS, NO_LLM_SYSTEMS, System, make_system
+from evals.systems import LLM_SYSTEMS, NO_LLM_SYSTEMS, System
 from models.domain import Domain
 
 ALL_SUITES = (*SUITES, "explanation")

@@ -20,7 +20,8 @@ from evals import metrics as M
 from evals.cases import EvalCase, ranking_candidates
 from evals.conversation import MAX_TURNS, run_conversation, safe_turn
 from evals.judges import lenient_hit
-from evals.simulators import Simulator, TemplatedSession, natural_title
+from evals.sim_facts import natural_title
+from evals.simulators import Simulator, TemplatedSession
 from evals.systems import System
 from models.domain import Domain
 from prompts import template

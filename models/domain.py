@@ -13,8 +13,9 @@ from models.artifacts import read_manifest
 from models.catalog import item_text
 from models.config import DomainConfig
 from models.filter_engine import FilterEngine
-from models.item_table import ItemTable, TableSchema
+from models.item_table import ItemTable
 from models.resolver import TitleResolver
+from models.table_schema import TableSchema
 from models.vocabulary import Vocabulary
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from models.catalog import LIST_SEP
-from models.item_table import TableSchema
+from models.table_schema import TableSchema
 
 NUMERIC_OPS = {"=", "!=", "<", "<=", ">", ">="}
 

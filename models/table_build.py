@@ -10,7 +10,7 @@ import pandas as pd
 
 from models.catalog import LIST_SEP
 from models.config import DomainConfig
-from models.item_table import TABLE, Column, TableSchema
+from models.table_schema import TABLE, Column, TableSchema
 
 MAX_CATEGORIES = 2000  # values kept per categorical column for snapping (most frequent first)
 TEXT_CATEGORICAL_MAX = 60  # a text column with at most this many distinct values is categorical

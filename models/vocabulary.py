@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from models.catalog import LIST_SEP
-from models.item_table import TableSchema
+from models.table_schema import TableSchema
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 FREE_TEXT_WORDS = 6  # a text column whose values average more words than this is prose, not a category

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from models.item_table import SQLError, TableSchema
+from models.item_table import SQLError
+from models.table_schema import TableSchema
 from tools.bus import Bus
 from tools.context import ToolContext
 from tools.registry import Args, ToolSpec

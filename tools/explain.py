@@ -22,16 +22,8 @@ from prompts import load, template
 from tools.bus import Bus
 from tools.catalog_tools import Titles, resolve_titles
 from tools.context import ToolContext
-from tools.knowledge import (
-    MIN_BASE,
-    MIN_SUPPORT,
-    CoStats,
-    Fact,
-    _list_columns,
-    _values,
-    loo_contributions,
-    short_title,
-)
+from tools.costats import CoStats, loo_contributions
+from tools.knowledge import MIN_BASE, MIN_SUPPORT, Fact, _list_columns, _values, short_title
 from tools.registry import Args, ToolSpec
 
 METHOD = "leave-one-out on SASRec: score(item | history) - score(item | history without h)"

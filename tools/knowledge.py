@@ -26,14 +26,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 import numpy as np
-import scipy.sparse as sp
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from models.catalog import LIST_SEP
-from prompts import template
 from tools.bus import Bus
 from tools.catalog_tools import Titles, _names, resolve_titles
 from tools.context import ToolContext
+from tools.costats import CoStats, loo_contributions
 from tools.registry import Args, ToolSpec
 
 MIN_SUPPORT = 3  # co-liked facts need at least this many users who liked both
@@ -119,52 +118,6 @@ class Knowledge:
             if h is not None and int(h) not in out:
                 out.append(int(h))
         return out
-
-
-# ---- collaborative statistics ------------------------------------------------------------------------------
-class CoStats:
-    """Users x items matrix of train positives: co-like counts between history items and candidates."""
-
-    def __init__(self, seqs: Sequence[np.ndarray], n_items: int):
-        rows = np.concatenate([np.full(len(s), u, dtype=np.int64) for u, s in enumerate(seqs)] or [np.empty(0, np.int64)])
-        cols = np.concatenate([np.asarray(s, dtype=np.int64) for s in seqs] or [np.empty(0, np.int64)])
-        ok = (cols >= 0) & (cols < n_items)
-        m = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.float32), (rows[ok], cols[ok])),
-                          shape=(max(len(seqs), 1), n_items))
-        m.data[:] = 1.0  # duplicates count once
-        m.sum_duplicates()
-        m.data[:] = 1.0
-        self.ui = m.tocsc()
-        self.n_users = int(np.asarray(self.ui.sum(axis=1) > 0).sum())
-        self.likes = np.asarray(self.ui.sum(axis=0), dtype=np.int64).ravel()  # users who liked each item
-
-    @classmethod
-    def from_context(cls, ctx: ToolContext) -> CoStats:
-        return ctx._once("knowledge_costats", lambda: cls(ctx.domain.sequences(("train",)), ctx.n_items))
-
-    def co_counts(self, history: Sequence[int], candidates: Sequence[int]) -> np.ndarray:
-        """(len(history) x len(candidates)) users who liked both."""
-        if not len(history) or not len(candidates):
-            return np.zeros((len(history), len(candidates)), dtype=np.int64)
-        a = self.ui[:, list(history)]
-        b = self.ui[:, list(candidates)]
-        return np.asarray((a.T @ b).todense(), dtype=np.int64)
-
-
-def loo_contributions(ranker: Any, history: Sequence[int], candidates: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-out on the ranker: (base scores (C,), deltas (H x C)) where
-    delta[h, c] = score(c | history) - score(c | history without h). One batched forward pass."""
-    hist = [int(h) for h in history]
-    cands = np.asarray(list(candidates), dtype=np.int64)
-    if not hist or not len(cands):
-        return np.zeros(len(cands), np.float32), np.zeros((len(hist), len(cands)), np.float32)
-    variants = [np.asarray(hist, dtype=np.int64)] + [np.asarray(hist[:j] + hist[j + 1:], dtype=np.int64)
-                                                     for j in range(len(hist))]
-    from models.sasrec import single_thread
-
-    with single_thread():
-        scores = np.asarray(ranker.score_batch(variants, cands), dtype=np.float32)
-    return scores[0], scores[0][None, :] - scores[1:]
 
 
 # ---- facts -------------------------------------------------------------------------------------------------
@@ -429,68 +382,3 @@ def run_knowledge(ctx: ToolContext, bus: Bus, args: KnowledgeArgs) -> str:
 KNOWLEDGE = ToolSpec("knowledge", "knowledge",
                      "evidence for the current candidates: attribute matches, co-liked statistics, ranker signals",
                      lambda s: KnowledgeArgs, run_knowledge, in_plan=False)
-
-
-# ---- LLM re-rank -------------------------------------------------------------------------------------------
-
-
-def make_ranking_model(n: int) -> type[BaseModel]:
-    from pydantic import create_model
-
-    from models.structured import StrictModel
-
-    num = Annotated[int, Field(ge=1, le=max(n, 1))]
-    return create_model("Ranking", __base__=StrictModel,
-                        ranking=(Annotated[list[num], Field(max_length=n)], ...))
-
-
-def _short_attrs(ctx: ToolContext, iid: int) -> str:
-    cols = _list_columns(ctx)[:1]
-    vals = [v for col in cols for v in _values(ctx, iid, col)[:3]]
-    return f" [{', '.join(vals)}]" if vals else ""
-
-
-def rerank_prompt(ctx: ToolContext, history: Sequence[int], candidates: Sequence[int],
-                  knowledge: Knowledge | None, top: int) -> tuple[str, str]:
-    """(system, user) messages: liked items, numbered candidates, then the knowledge block when given, its
-    lines ordered strongest evidence first (a 1.5B model otherwise reads a list top-down and copies it)."""
-    word = ctx.domain.config.item_word
-    titles = ctx.domain.titles
-    liked = "; ".join(short_title(titles[h]) for h in list(history)[-10:]) or "(nothing known)"
-    lines = "\n".join(f"{k}. {short_title(titles[c])}{_short_attrs(ctx, c)}" for k, c in enumerate(candidates, 1))
-    extra = " and the facts about the candidates" if knowledge is not None else ""
-    system = template("rerank_system").format(items=word + "s", extra=extra)
-    prompt = f"Liked {word}s: {liked}\n\nCandidates:\n{lines}"
-    if knowledge is not None:
-        block = knowledge.block({int(c): str(k) for k, c in enumerate(candidates, 1)}, strongest_first=True)
-        prompt += f"\n\nFacts by candidate number, strongest first:\n{block or '(none)'}"
-    prompt += "\n\n" + template("rerank_ask").format(top=top)
-    return system, prompt
-
-
-def llm_rerank(llm: Any, ctx: ToolContext, history: Sequence[int], candidates: Sequence[int],
-               knowledge: Knowledge | None = None, top: int | None = None) -> tuple[list[int], dict[str, Any]]:
-    """The LLM orders the candidates (structured output: candidate numbers); returns (ranked iids, info).
-
-    Numbers outside the list and repeats are dropped; info records the prompt size and any output error."""
-    from langchain_core.messages import HumanMessage, SystemMessage
-
-    from models.structured import structured_call
-
-    cands = [int(c) for c in candidates]
-    top = min(top or len(cands), len(cands))
-    system, prompt = rerank_prompt(ctx, history, cands, knowledge, top)
-    info: dict[str, Any] = {"prompt_tokens_est": estimate_tokens(system + prompt), "error": None}
-    try:
-        out = structured_call(llm, make_ranking_model(len(cands)), [SystemMessage(system), HumanMessage(prompt)],
-                              name="ranking")
-        nums = [int(x) for x in out.ranking]  # type: ignore[attr-defined]
-    except Exception as e:  # noqa: BLE001 - an unusable answer ranks nothing; the caller completes the list
-        info["error"] = f"{type(e).__name__}: {str(e)[:200]}"
-        nums = []
-    ranked: list[int] = []
-    for k in nums:
-        if 1 <= k <= len(cands) and cands[k - 1] not in ranked:
-            ranked.append(cands[k - 1])
-    info["returned"] = len(nums)
-    return ranked, info

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from models.build import load_domain
 from models.catalog import LIST_SEP
 from models.domain import Domain
-from models.item_table import TableSchema
+from models.table_schema import TableSchema
 from tools.bus import Bus
 from tools.catalog_tools import Op
 from tools.context import ToolContext

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, create_model
 
-from models.item_table import TableSchema
+from models.table_schema import TableSchema
 from tools.bus import Bus
 from tools.context import ToolContext
 

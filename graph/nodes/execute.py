@@ -64,7 +64,8 @@ DOKE_POOL = 20  # candidates the LLM re-ranks with knowledge (the doke suite mea
 def doke_rank_bus(deps: AgentDeps, state: State, bus: Bus) -> tuple[Bus, int]:
     """`rank="doke"` (a turn setting): the LLM re-orders the top bus candidates, its prompt carrying the DOKE
     knowledge selected for this user (tools/knowledge.py); it only orders items the tools found."""
-    from tools.knowledge import llm_rerank, select_knowledge, wants_from_turn
+    from tools.knowledge import select_knowledge, wants_from_turn
+    from tools.rerank import llm_rerank
 
     ctx = deps.tools("accuracy", 0)
     cands = [i for i in (bus.candidates if bus.candidates is not None else bus.mapped) if i not in bus.seeds]

@@ -9,17 +9,13 @@ from pathlib import Path
 import pytest
 
 from evals.cases import make_cases
+from evals.llm_systems import LLMAloneSystem
+from evals.registry import make_system
 from evals.rundir import RunConfigError
 from evals.runner import EvalSpec, run_eval
 from evals.scripted import ScriptedEvalLLM
 from evals.simulators import TemplatedSimulator
-from evals.systems import (
-    KeywordSystem,
-    LLMAloneSystem,
-    make_system,
-    parse_titles,
-    resolve_titles,
-)
+from evals.systems import KeywordSystem, parse_titles, resolve_titles
 from tests.fakes import ScriptedLLM
 
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from models.emb_pairs import QUERY_TYPES, USER_TYPES, generator_for_domain, heldout_items, misspell
+from models.emb_facts import misspell
+from models.emb_pairs import QUERY_TYPES, USER_TYPES, generator_for_domain, heldout_items
 from models.itemcf import ItemCF
 from models.recdata import from_domain
 from tests.unit.rec_fixtures import ToyDomain

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from evals.cases import EvalCase
-from evals.simulators import Fact, FactIndex, TemplatedSimulator
+from evals.sim_facts import Fact, FactIndex
+from evals.simulators import TemplatedSimulator
 from evals.systems import KeywordMatcher, KeywordSystem
 from tests.conftest import SHOP
 
@@ -106,7 +107,8 @@ def test_simulator_reveals_periods_bands_and_records_identifiability(shop) -> No
 
 
 def test_price_band_uses_the_unit_of_the_describe_text(shop) -> None:  # type: ignore[no-untyped-def]
-    from evals.simulators import Phraser, _band, load_bank
+    from evals.sim_facts import _band
+    from evals.simulators import Phraser, load_bank
 
     idx = FactIndex(shop)
     rng = random.Random(0)

@@ -9,14 +9,9 @@ import pytest
 
 from evals.cases import make_cases, ranking_candidates, sample_negatives
 from evals.judges import leaks
-from evals.simulators import (
-    END,
-    SIM_RETRY,
-    LLMSimulator,
-    TemplatedSimulator,
-    an,
-    natural_title,
-)
+from evals.llm_simulator import SIM_RETRY, LLMSimulator
+from evals.sim_facts import natural_title
+from evals.simulators import END, TemplatedSimulator, an
 from tests.conftest import SHOP
 from tests.fakes import ScriptedLLM
 

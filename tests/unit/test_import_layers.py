@@ -1,4 +1,5 @@
-"""The house's arrows point one way: app/serving/evals -> graph -> tools, memory -> models -> prompts.
+"""The house rules: arrows point one way (app/serving/evals -> graph -> tools, memory -> models -> prompts),
+no import cycles, no module over 400 lines.
 
 Every import statement counts, including one inside a function or under TYPE_CHECKING: an import moved into
 a function to dodge a cycle still is one. Standard library only (ast + graphlib), so the check has no install.
@@ -84,3 +85,10 @@ def test_the_check_finds_a_cycle_hidden_in_a_function(tmp_path: Path) -> None:
     graph = import_graph(tmp_path)
     assert graph["tools.a"] == {"tools.b"} and graph["tools.b"] == {"tools.a"}
     assert sorted(set(find_cycle(graph))) == ["tools.a", "tools.b"]
+
+
+def test_no_module_over_400_lines() -> None:
+    """Small, single-purpose modules: one that outgrows 400 lines is split by what its parts are for."""
+    long = sorted(f"{f.relative_to(ROOT)}: {n}" for f in _modules(ROOT).values()
+                  if (n := len(f.read_text(encoding="utf-8").splitlines())) > 400)
+    assert long == [], "modules over 400 lines:\n" + "\n".join(long)

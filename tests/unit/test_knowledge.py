@@ -9,7 +9,8 @@ from models.itemcf import ItemCF
 from models.recdata import from_domain
 from models.sasrec import SASRec, SASRecConfig
 from tools.context import ToolContext
-from tools.knowledge import Wants, candidate_facts, loo_contributions, select_knowledge
+from tools.costats import loo_contributions
+from tools.knowledge import Wants, candidate_facts, select_knowledge
 
 
 @pytest.fixture(scope="module")
