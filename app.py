@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graph.chat_help import CHAT_HELP
+from graph.context import CHOICES, HELP
 
 DEFAULT_DOMAIN = "data/movielens"
 # Each module has `register(subparsers, add_domain)` that adds its subcommand(s).
@@ -25,6 +26,19 @@ PLUGGED = [m for m in ("models.train_cli", "evals.cli", "serving.cli", "serving.
 def _add_domain(p: argparse.ArgumentParser) -> None:
     p.add_argument("--domain", default=DEFAULT_DOMAIN, help="domain folder (with domain.toml/json)")
     p.add_argument("--artifacts", default=None, help="artifacts root (default $INTEREC_ARTIFACTS or ~/.cache/interec/artifacts)")
+
+
+def _setting(name: str) -> Callable[[str], str]:
+    """--mode/--style/--rank: checked by graph.context, so the CLI says what the API and the chat say."""
+    from graph.context import SettingError, check
+
+    def parse(text: str) -> str:
+        try:
+            return check(name, text)
+        except SettingError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return parse
 
 
 def _row_limit(text: str) -> int:
@@ -154,8 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", metavar="TEXT", help="answer one message and exit (for scripts)")
     p.add_argument("--user", default="default", help="user id: profiles and threads are per user")
     p.add_argument("--thread", default=None, help="conversation id (default: the user's last one)")
-    p.add_argument("--mode", choices=["accuracy", "diversity"], default="accuracy")
-    p.add_argument("--style", choices=["concise", "detailed"], default="concise")
+    for name in ("mode", "style", "rank"):
+        p.add_argument(f"--{name}", type=_setting(name), default=CHOICES[name][0],
+                       metavar="|".join(CHOICES[name]), help=HELP[name])
     p.add_argument("--critic", choices=["rules", "llm"], default="rules",
                    help="rules: code checks each attempt; llm: also an LLM critic (one more call per attempt)")
     p.add_argument("--no-build", action="store_true", help="fail instead of building an unbuilt domain")

@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 
 from graph.builder import build_graph
+from graph.context import Context
 from graph.deps import AgentDeps
 from graph.guard import strip_controls
 from graph.nodes.common import MAX_MESSAGE_CHARS
@@ -93,6 +94,9 @@ class Agent:
     graph: Any
 
     def config(self, thread_id: str, user_id: str = "default", **settings: Any) -> dict[str, Any]:
+        """The run config of one turn; a bad mode, style or rank raises SettingError here, before the turn."""
+        Context(user_id, thread_id, settings.get("mode") or "accuracy", settings.get("reply_style") or "concise",
+                int(settings.get("seed") or 0), settings.get("rank") or "tools")
         # metadata: what a trace is filed under (LangSmith); message text stays in the runs' inputs only
         return {"configurable": {"thread_id": thread_id, "user_id": user_id, **settings}, "recursion_limit": 40,
                 "metadata": {"user_id": user_id, "thread_id": thread_id, "domain": str(self.deps.domain.name)}}

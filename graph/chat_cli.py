@@ -10,7 +10,7 @@ from typing import Any
 
 from graph.agent import Agent, InputError, make_agent
 from graph.chat_help import CHAT_HELP
-from graph.nodes.common import RANKS
+from graph.context import SettingError, check
 from graph.session import stream_turn
 from memory.paths import memory_dir
 from tools.sentences import last_boundary
@@ -119,7 +119,7 @@ def run_chat(args: argparse.Namespace) -> int:
         return 2
     user = args.user
     thread = args.thread or last_thread(user)
-    settings = {"mode": args.mode, "reply_style": args.style}
+    settings = {"mode": args.mode, "reply_style": args.style, **({"rank": args.rank} if args.rank != "tools" else {})}
     if args.once is not None:
         try:
             return turn(agent, args.once, thread, user, settings)
@@ -152,15 +152,16 @@ def run_chat(args: argparse.Namespace) -> int:
             prof = agent.deps.profiles.get(user, d.name)
             for facet, values in prof.items():
                 print(f"  {facet}: {', '.join(v.replace('=', ': ') for v in values) or '-'}")
-        elif cmd == "/mode" and arg in ("accuracy", "diversity"):
-            settings["mode"] = arg
-            print(f"(mode: {arg})")
-        elif cmd == "/style" and arg in ("concise", "detailed"):
-            settings["reply_style"] = arg
-            print(f"(style: {arg})")
-        elif cmd == "/rank" and arg in RANKS:
-            settings.pop("rank", None) if arg == "tools" else settings.update(rank=arg)
-            print(f"(rank: {arg})")
+        elif cmd in ("/mode", "/style", "/rank"):
+            name = cmd[1:]
+            try:
+                value = check(name, arg.strip())
+            except SettingError as e:
+                print(f"({e})")
+            else:
+                key = {"style": "reply_style"}.get(name, name)
+                settings.pop(key, None) if (name, value) == ("rank", "tools") else settings.update({key: value})
+                print(f"({name}: {value})")
         elif cmd == "/user" and arg.strip():
             user = arg.strip()
             thread = last_thread(user)

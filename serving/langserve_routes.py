@@ -75,7 +75,8 @@ async def per_request_config(config: dict[str, Any], request: Request) -> dict[s
     thread = request.headers.get("X-Thread-Id") or conf.get("thread_id")
     if not thread:
         raise HTTPException(422, "a thread id is required: X-Thread-Id header or config.configurable.thread_id")
-    cfg = rt.run_config(ident, str(thread), str(conf.get("mode", "accuracy")), str(conf.get("reply_style", "concise")))
+    cfg = rt.run_config(ident, str(thread), conf.get("mode", "accuracy"), conf.get("reply_style", "concise"),
+                        conf.get("rank", "tools"))
     return {**config, **cfg, "configurable": {**config.get("configurable", {}), **cfg["configurable"]}}
 
 

@@ -19,10 +19,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from graph.context import ModeField, StyleField
 from models.domain import Domain
 from tools.context import ToolContext
 from tools.langchain_tools import bad_input, domain_tools, item_records
@@ -40,8 +41,8 @@ class ChatArgs(BaseModel):
     thread_id: str | None = Field(None, pattern=THREAD_CHARS,
                                   description="conversation id; omit to start a new one (it is returned)")
     user_id: str = Field("mcp", pattern=THREAD_CHARS, description="whose profile and threads")
-    mode: Literal["accuracy", "diversity"] = "accuracy"
-    reply_style: Literal["concise", "detailed"] = "concise"
+    mode: ModeField = "accuracy"
+    reply_style: StyleField = "concise"
 
 
 AgentFactory = Callable[[Domain, dict[str, Any]], Any]  # (domain, shared model cache) -> graph.agent.Agent

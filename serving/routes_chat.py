@@ -13,10 +13,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from graph.agent import check_message
+from graph.context import ModeField, RankField, StyleField
 from graph.nodes.common import text_of
 from serving.auth import Caller, Identity, check_name, new_thread_id
 from serving.errors import errors
-from serving.runtime import Mode, Rank, Style, runtime_of
+from serving.runtime import runtime_of
 from serving.stream import run_turn, sse, turn_events
 from serving.turn_lock import acquire_turn
 
@@ -26,9 +27,9 @@ router = APIRouter(tags=["chat"])
 class ChatRequest(BaseModel):
     message: str = Field(description="what the user says (1 to 4,000 characters)")
     thread_id: str | None = Field(None, description="your conversation id; a new one is made when missing")
-    mode: Mode = "accuracy"
-    reply_style: Style = "concise"
-    rank: Rank = Field("tools", description="final order: the ranking tools, or an LLM re-rank of their top "
+    mode: ModeField = "accuracy"
+    reply_style: StyleField = "concise"
+    rank: RankField = Field("tools", description="final order: the ranking tools, or an LLM re-rank of their top "
                                             "items with DOKE knowledge (doke) or catalog-constrained generation (gen)")
 
 

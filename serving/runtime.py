@@ -7,18 +7,14 @@ thread namespacing, user identity and tracing metadata.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import HTTPException, Path, Request
 
 from graph.agent import Agent
-from graph.nodes.common import RANKS
+from graph.context import SettingError, check
 from serving.auth import Identity
 from serving.settings import Settings
-
-Mode = Literal["accuracy", "diversity"]
-Style = Literal["concise", "detailed"]
-Rank = Literal["tools", "doke", "gen"]
 
 
 @dataclass
@@ -38,9 +34,11 @@ class Runtime:
     def run_config(self, ident: Identity, thread_id: str, mode: str = "accuracy",
                    reply_style: str = "concise", rank: str = "tools") -> dict[str, Any]:
         internal = ident.thread(thread_id) + (f"@{self.namespace}" if self.namespace else "")  # '@' is never in an id
-        mode = mode if mode in ("accuracy", "diversity") else "accuracy"
-        reply_style = reply_style if reply_style in ("concise", "detailed") else "concise"
-        extra = {"rank": rank} if rank in RANKS and rank != "tools" else {}  # an LLM re-rank of the tools' top items
+        try:  # the request models check these too; LangServe's config reaches here unchecked
+            mode, reply_style, rank = check("mode", mode), check("style", reply_style), check("rank", rank)
+        except SettingError as e:
+            raise HTTPException(422, str(e)) from None
+        extra = {"rank": rank} if rank != "tools" else {}  # an LLM re-rank of the tools' top items
         cfg = self.agent.config(internal, ident.user_id, mode=mode, reply_style=reply_style, **extra)
         cfg["metadata"] = {"user_id": ident.user_id, "thread_id": internal, "domain": self.domain_name,
                            "mode": mode, "reply_style": reply_style, **extra}

@@ -1,36 +1,12 @@
-"""Helpers shared by the nodes: per-turn settings from the run config, message access, progress events."""
+"""Helpers shared by the nodes: message access and progress events (per-turn settings: graph/context.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
 
 MAX_MESSAGE_CHARS = 4000
-
-
-RANKS = ("tools", "doke", "gen")
-
-
-@dataclass(frozen=True)
-class TurnSettings:
-    user_id: str = "default"
-    thread_id: str = ""
-    mode: str = "accuracy"  # accuracy | diversity
-    style: str = "concise"  # concise | detailed
-    seed: int = 0
-    rank: str = "tools"  # tools | doke | gen: an opt-in LLM re-rank of the tools' top items
-
-    @classmethod
-    def from_config(cls, config: RunnableConfig | None) -> TurnSettings:
-        c: dict[str, Any] = dict((config or {}).get("configurable") or {})
-        mode = str(c["mode"]) if c.get("mode") in ("accuracy", "diversity") else "accuracy"
-        style = str(c["reply_style"]) if c.get("reply_style") in ("concise", "detailed") else "concise"
-        rank = str(c["rank"]) if c.get("rank") in RANKS else "tools"
-        return cls(str(c.get("user_id") or "default"), str(c.get("thread_id") or ""), mode, style,
-                   int(c.get("seed") or 0), rank)
 
 
 def emit(event: dict[str, Any]) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from pydantic import ValidationError
 
+from graph.context import Context
 from graph.deps import AgentDeps
-from graph.nodes.common import TurnSettings, emit
+from graph.nodes.common import emit
 from graph.state import State
 from tools.bus import Bus
 from tools.registry import run_step
@@ -84,7 +85,7 @@ def doke_rank_bus(deps: AgentDeps, state: State, bus: Bus) -> tuple[Bus, int]:
 
 def make_execute(deps: AgentDeps) -> Any:
     def execute(state: State, config: RunnableConfig) -> dict[str, Any]:
-        s = TurnSettings.from_config(config)
+        s = Context.from_config(config)
         plan = state.get("plan") or {}
         bus = run_steps(deps, plan.get("steps", []), s.mode, s.seed + state.get("attempts", 0), state.get("shown"))
         for note in state.get("plan_notes", []):

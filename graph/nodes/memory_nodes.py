@@ -7,8 +7,9 @@ from typing import Any
 from langchain_core.messages import RemoveMessage
 from langchain_core.runnables import RunnableConfig
 
+from graph.context import Context
 from graph.deps import AgentDeps
-from graph.nodes.common import TurnSettings, emit, last_user_text
+from graph.nodes.common import emit, last_user_text
 from graph.state import State, turn_reset
 
 KEEP_MESSAGES = 40  # the checkpoint keeps this many messages; prompts see far fewer
@@ -17,7 +18,7 @@ KEEP_SHOWN = 200  # items remembered as already recommended in this thread
 
 def make_load_memory(deps: AgentDeps) -> Any:
     def load_memory(state: State, config: RunnableConfig) -> dict[str, Any]:
-        s = TurnSettings.from_config(config)
+        s = Context.from_config(config)
         emit({"stage": "memory", "user": s.user_id})
         update = turn_reset()
         update["profile"] = deps.profiles.get(s.user_id, deps.domain.name)
@@ -45,7 +46,7 @@ def classify(entry: str, deps: AgentDeps) -> str | None:
 
 def make_save_memory(deps: AgentDeps) -> Any:
     def save_memory(state: State, config: RunnableConfig) -> dict[str, Any]:
-        s = TurnSettings.from_config(config)
+        s = Context.from_config(config)
         plan = state.get("plan") or {}
         likes = [c for c in (classify(x, deps) for x in plan.get("like", [])) if c]
         dislikes = [c for c in (classify(x, deps) for x in plan.get("dislike", [])) if c]

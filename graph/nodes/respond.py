@@ -10,9 +10,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
+from graph.context import Context
 from graph.deps import AgentDeps
 from graph.guard import inert, leaks_prompt, strip_controls
-from graph.nodes.common import TurnSettings, emit, history, last_user_text, text_of
+from graph.nodes.common import emit, history, last_user_text, text_of
 from graph.state import State
 from models.catalog import LIST_SEP
 from models.llm import LLMError
@@ -101,7 +102,7 @@ def in_role(text: str) -> bool:
     return not leaks_prompt(text, load("plan_system"), load("reply_system"), load("critic_system"))
 
 
-def _evidence(deps: AgentDeps, s: TurnSettings, plan: dict[str, Any], state: State,
+def _evidence(deps: AgentDeps, s: Context, plan: dict[str, Any], state: State,
               bus: Bus) -> tuple[str, dict[int, str]]:
     """Knowledge facts about the shown items (tools/knowledge.py) as data lines, and the liked items they name."""
     if not bus.mapped:
@@ -139,7 +140,7 @@ def make_respond(deps: AgentDeps) -> Any:
         return (g.text or template_reply([(r["title"], _short_reason(r)) for r in rows], intro)), g.invented
 
     def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
-        s = TurnSettings.from_config(config)
+        s = Context.from_config(config)
         emit({"stage": "answering"})
         calls = state.get("llm_calls", 0)
         if state.get("error"):
