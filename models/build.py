@@ -304,7 +304,7 @@ def train_quick_models(report: BuildReport, cfg: DomainConfig, background: bool 
     record_sasrec_rate(domain)
 
 
-def record_sasrec_rate(domain: Any) -> None:
+def record_sasrec_rate(domain: Domain) -> None:
     """Transitions per second of the last SASRec fit, for the next build's estimate."""
     from models import model_dir
     from models.training import model_path

@@ -23,13 +23,16 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from prompts import template
+
+if TYPE_CHECKING:
+    from models.domain import Domain
 
 Backend = Literal["grammar", "enum", "free"]
 MAX_ENUM = 250  # OpenAI: more than 250 enum values must stay under 15,000 characters in all; keep it simple
@@ -227,7 +230,7 @@ class GenResult:
     first_pass: list[int | None] = field(default_factory=list)  # the first call's lines, before any refill
 
 
-def gen_prompt(domain: Any, history: Sequence[int], n: int, request: str | None = None) -> str:
+def gen_prompt(domain: Domain, history: Sequence[int], n: int, request: str | None = None) -> str:
     word = domain.config.item_word
     liked = "; ".join(display_title(domain.titles[int(i)]) for i in list(history)[-10:]) or "(none yet)"
     if request:
@@ -236,7 +239,7 @@ def gen_prompt(domain: Any, history: Sequence[int], n: int, request: str | None 
     return template("gen_user").format(Items=word.capitalize() + "s", liked=liked, count=f"{n} {word}s")
 
 
-def generate(llm: BaseChatModel, domain: Any, history: Sequence[int], n: int, allowed: AllowedTitles | None,
+def generate(llm: BaseChatModel, domain: Domain, history: Sequence[int], n: int, allowed: AllowedTitles | None,
              *, request: str | None = None, backend: Backend | None = None, tokens_per_item: int = 24,
              refill: int = 1, config: Any = None) -> GenResult:
     """Ask the LLM for `n` items. With `allowed`, decoding is constrained to those titles (grammar or
@@ -268,7 +271,7 @@ def generate(llm: BaseChatModel, domain: Any, history: Sequence[int], n: int, al
     return res
 
 
-def _generate_once(llm: BaseChatModel, domain: Any, history: Sequence[int], n: int, allowed: AllowedTitles | None,
+def _generate_once(llm: BaseChatModel, domain: Domain, history: Sequence[int], n: int, allowed: AllowedTitles | None,
                    *, request: str | None, backend: Backend | None, tokens_per_item: int, config: Any) -> GenResult:
     if n < 1:
         raise ValueError("n must be at least 1")
@@ -304,7 +307,7 @@ def _generate_once(llm: BaseChatModel, domain: Any, history: Sequence[int], n: i
                      got.duplicates, seconds, truncated, first_pass=list(got.raw))
 
 
-def validate_free(lines: Sequence[str], domain: Any, min_conf: float = 0.85) -> Validated:
+def validate_free(lines: Sequence[str], domain: Domain, min_conf: float = 0.85) -> Validated:
     """The unconstrained baseline: each line resolved against the whole catalog (None when no confident match)."""
     out = Validated([], [])
     for line in lines:
@@ -314,7 +317,7 @@ def validate_free(lines: Sequence[str], domain: Any, min_conf: float = 0.85) -> 
 
 
 # ---- what to allow ---------------------------------------------------------------------------------------
-def catalog_allowed(domain: Any, exclude: Iterable[int] = ()) -> AllowedTitles:
+def catalog_allowed(domain: Domain, exclude: Iterable[int] = ()) -> AllowedTitles:
     """Every catalog item except `exclude`, most popular first (so a tie on a display string keeps the
     better-known item, and an enum cap keeps the popular ones)."""
     ban = {int(i) for i in exclude}
@@ -322,7 +325,7 @@ def catalog_allowed(domain: Any, exclude: Iterable[int] = ()) -> AllowedTitles:
     return AllowedTitles(domain.titles, (int(i) for i in order if int(i) not in ban))
 
 
-def shortlist(domain: Any, history: Sequence[int], k: int = 300, *, ranker: Any = None, itemcf: Any = None,
+def shortlist(domain: Domain, history: Sequence[int], k: int = 300, *, ranker: Any = None, itemcf: Any = None,
               exclude: Iterable[int] = ()) -> list[int]:
     """Up to k candidates for a large catalog, best first: half from the sequential ranker (SASRec) over
     the history, a quarter from ItemCF neighbours of the history, the rest by popularity; never the
@@ -354,7 +357,7 @@ def shortlist(domain: Any, history: Sequence[int], k: int = 300, *, ranker: Any 
 GEN_POOL = 30  # candidates the LLM may choose from when it re-ranks the bus
 
 
-def gen_rerank(llm: BaseChatModel, domain: Any, candidates: Sequence[int], liked: Sequence[int], n: int,
+def gen_rerank(llm: BaseChatModel, domain: Domain, candidates: Sequence[int], liked: Sequence[int], n: int,
                request: str | None = None, pool: int = GEN_POOL, config: Any = None) -> tuple[list[int], GenResult]:
     """The agent's rank-by-generation: the LLM names n of the top `pool` candidates (constrained to exactly
     those titles), then the candidates it did not name follow in their previous order, so the answer always

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.bm25 import BM25
 from models.emb_facts import ItemFacts, _a, _num, misspell
 from models.recdata import SplitSequences
+
+if TYPE_CHECKING:
+    from models.domain import Domain
 
 QUERY_TYPES = ("UH2I", "I2I", "FA2I", "SA2I", "NM2I", "VC2I", "NA2I", "UQ2I")
 USER_TYPES = ("UH2I", "I2I", "UQ2I")
@@ -325,7 +328,7 @@ def heldout_items(data: SplitSequences) -> set[int]:
     return {int(x) for x in np.concatenate([data.valid, data.test]) if x >= 0}
 
 
-def generator_for_domain(domain: Any, data: SplitSequences | None = None, seed: int = 0,
+def generator_for_domain(domain: Domain, data: SplitSequences | None = None, seed: int = 0,
                          neighbours: Callable[[int, int], np.ndarray] | None = None) -> PairGenerator:
     """PairGenerator over a built `Domain` (column kinds from its config, texts from `item_text`)."""
     from models.recdata import from_domain

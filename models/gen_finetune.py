@@ -30,13 +30,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from models.catalog import LIST_SEP
 from models.constrained import GEN_SYSTEM, display_title
 from prompts import template
+
+if TYPE_CHECKING:
+    from models.domain import Domain
 
 TASKS = ("next", "controlled", "category")
 
@@ -69,12 +72,12 @@ class GenTuneConfig:
     targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
 
 
-def _category_column(domain: Any) -> str | None:
+def _category_column(domain: Domain) -> str | None:
     lists = [c.name for c in domain.schema.columns if c.kind == "list"]
     return lists[0] if lists else None
 
 
-def _categories(domain: Any, col: str | None) -> list[list[str]]:
+def _categories(domain: Domain, col: str | None) -> list[list[str]]:
     if col is None:
         return [[] for _ in domain.titles]
     nulls = {x.lower() for x in domain.config.items.null_values}  # the catalog drops them at build; older builds kept them
@@ -85,7 +88,7 @@ def _categories(domain: Any, col: str | None) -> list[list[str]]:
     return out
 
 
-def build_examples(domain: Any, sequences: Sequence[np.ndarray], per_task: int = 200, history: int = 10,
+def build_examples(domain: Domain, sequences: Sequence[np.ndarray], per_task: int = 200, history: int = 10,
                    seed: int = 0, tasks: Sequence[str] = TASKS) -> list[Example]:
     """Supervised examples from train sequences: at a random cut of a random user, history -> next item."""
     unknown = [t for t in tasks if t not in TASKS]
@@ -234,7 +237,7 @@ def _batches(data: list[tuple[list[int], list[int]]], size: int, pad: int, rng: 
         yield ids, lab, att
 
 
-def finetune(domain: Any, cfg: GenTuneConfig, out_dir: Path, *, sequences: Sequence[np.ndarray] | None = None,
+def finetune(domain: Domain, cfg: GenTuneConfig, out_dir: Path, *, sequences: Sequence[np.ndarray] | None = None,
              echo: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train LoRA adapters on the domain's tasks; saves the adapter (and merged model) under out_dir and
     returns {base, examples, losses, first_loss, last_loss, eval_loss_before/after, seconds, device}."""

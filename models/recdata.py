@@ -10,9 +10,12 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from models.domain import Domain
 
 NO_ITEM = -1
 
@@ -51,7 +54,7 @@ class SplitSequences:
         return h.hexdigest()[:16]
 
 
-def from_domain(domain: Any) -> SplitSequences:
+def from_domain(domain: Domain) -> SplitSequences:
     """Build from a `models.domain.Domain` (interactions with a split column, positives only)."""
     n_users = int(domain.n_users) or int(domain.interactions["uid"].max()) + 1
     train = domain.sequences(("train",))

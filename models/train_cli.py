@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from models.domain import Domain
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -30,7 +33,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_gen(domain: Any, args: argparse.Namespace) -> int:
+def _train_gen(domain: Domain, args: argparse.Namespace) -> int:
     """RecLM-gen LoRA fine-tuning (models/gen_finetune.py); one clear line on bad input."""
     from pathlib import Path
 

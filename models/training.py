@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models import model_dir
 from models.itemcf import NAME as ITEMCF_NAME
@@ -38,18 +38,21 @@ from models.reclm_emb import NAME as EMB_NAME
 from models.sasrec import NAME as SASREC_NAME
 from models.sasrec import SASRec, SASRecConfig
 
+if TYPE_CHECKING:
+    from models.domain import Domain
+
 log = logging.getLogger(__name__)
 
 MODEL_NAMES = ("popularity", "itemcf", "sasrec", "emb")
 DIRS = {"popularity": POPULARITY_NAME, "itemcf": ITEMCF_NAME, "sasrec": SASREC_NAME, "emb": EMB_NAME}
 
 
-def model_path(domain: Any, name: str) -> Path:
+def model_path(domain: Domain, name: str) -> Path:
     """Folder of a model inside the domain's artifacts, e.g. <artifacts>/models/sasrec-v1."""
     return Path(domain.artifacts) / "models" / DIRS[name]
 
 
-def text_hash(domain: Any) -> str:
+def text_hash(domain: Domain) -> str:
     h = hashlib.sha256()
     for i in range(int(domain.n_items)):
         h.update(domain.item_text(i).encode())
@@ -57,12 +60,12 @@ def text_hash(domain: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def data_hash(domain: Any, name: str, data: SplitSequences | None = None) -> str:
+def data_hash(domain: Domain, name: str, data: SplitSequences | None = None) -> str:
     base = (data or from_domain(domain)).digest()
     return f"{base}-{text_hash(domain)}" if name == "emb" else base
 
 
-def is_fresh(domain: Any, name: str, data: SplitSequences | None = None) -> bool:
+def is_fresh(domain: Domain, name: str, data: SplitSequences | None = None) -> bool:
     meta = model_dir.read_meta(model_path(domain, name))
     return bool(meta) and meta.get("data_hash") == data_hash(domain, name, data)
 
@@ -70,7 +73,7 @@ def is_fresh(domain: Any, name: str, data: SplitSequences | None = None) -> bool
 WARM_START = {"min_epochs": 1, "patience": 2, "max_epochs": 15}  # continue, do not start over
 
 
-def _warm_start_from(domain: Any, path: Path, cfg: SASRecConfig | None) -> SASRec | None:
+def _warm_start_from(domain: Domain, path: Path, cfg: SASRecConfig | None) -> SASRec | None:
     """The existing SASRec when it can seed the new one (same architecture, catalog not shrunk)."""
     meta = model_dir.read_meta(path)
     if not meta or int(meta.get("n_items", 0)) > int(domain.n_items):
@@ -86,7 +89,7 @@ def _warm_start_from(domain: Any, path: Path, cfg: SASRecConfig | None) -> SASRe
         return None
 
 
-def train_models(domain: Any, names: tuple[str, ...] | list[str] = MODEL_NAMES, force: bool = False,
+def train_models(domain: Domain, names: tuple[str, ...] | list[str] = MODEL_NAMES, force: bool = False,
                  progress: bool = True, sasrec_config: SASRecConfig | None = None, emb_config: Any = None,
                  echo: Callable[[str], None] | None = None, warm: bool = True) -> dict[str, dict[str, Any]]:
     """Train the named models that are missing or stale; returns name -> {status, path, seconds, metrics}.
@@ -138,7 +141,7 @@ def train_models(domain: Any, names: tuple[str, ...] | list[str] = MODEL_NAMES, 
     return report
 
 
-def _train_emb(domain: Any, data: SplitSequences, path: Path, digest: str, cfg: Any, progress: bool,
+def _train_emb(domain: Domain, data: SplitSequences, path: Path, digest: str, cfg: Any, progress: bool,
                say: Callable[[str], None]) -> dict[str, Any]:
     from models.emb_pairs import generator_for_domain
     from models.reclm_emb import EmbConfig, train_encoder
@@ -154,7 +157,7 @@ def _train_emb(domain: Any, data: SplitSequences, path: Path, digest: str, cfg: 
     return {"steps": meta["steps"], "train_seconds": meta["train_seconds"], "loss_last50": meta["loss_last50"]}
 
 
-def _load_checked(domain: Any, name: str, grown_ok: bool = False) -> Path | None:
+def _load_checked(domain: Domain, name: str, grown_ok: bool = False) -> Path | None:
     """The model folder when usable. grown_ok: a model trained before items were added still serves."""
     path = model_path(domain, name)
     meta = model_dir.read_meta(path)
@@ -169,7 +172,7 @@ def _load_checked(domain: Any, name: str, grown_ok: bool = False) -> Path | None
     return path
 
 
-def load_ranker(domain: Any, device: str = "cpu") -> SASRec | None:
+def load_ranker(domain: Domain, device: str = "cpu") -> SASRec | None:
     """The preference ranker (SASRec) trained for this catalog, or None so the caller picks its fallback."""
     path = _load_checked(domain, "sasrec", grown_ok=True)
     if path is not None:
@@ -181,7 +184,7 @@ def load_ranker(domain: Any, device: str = "cpu") -> SASRec | None:
 POP_PRIOR_VERSION = 1  # bump when models/pop_prior.py measures differently
 
 
-def load_pop_prior(domain: Any, ranker: SASRec) -> float | None:
+def load_pop_prior(domain: Domain, ranker: SASRec) -> float | None:
     """The popularity weight measured for this catalog and ranker (models/pop_prior.py), cached beside it."""
     import numpy as np
 
@@ -202,7 +205,7 @@ def load_pop_prior(domain: Any, ranker: SASRec) -> float | None:
     return got["pop_prior"]
 
 
-def load_popularity(domain: Any) -> Popularity:
+def load_popularity(domain: Domain) -> Popularity:
     path = _load_checked(domain, "popularity")
     if path is not None and is_fresh(domain, "popularity"):  # seconds to refit: never serve a stale one
         return Popularity.load(path)
@@ -210,7 +213,7 @@ def load_popularity(domain: Any) -> Popularity:
     return Popularity.load(model_path(domain, "popularity"))
 
 
-def load_itemcf(domain: Any) -> ItemCF:
+def load_itemcf(domain: Domain) -> ItemCF:
     """ItemCF neighbours; built and saved on first use (seconds for 10k items)."""
     path = _load_checked(domain, "itemcf")
     if path is not None and is_fresh(domain, "itemcf"):
@@ -219,7 +222,7 @@ def load_itemcf(domain: Any) -> ItemCF:
     return ItemCF.load(model_path(domain, "itemcf"))
 
 
-def load_encoder_path(domain: Any) -> str:
+def load_encoder_path(domain: Domain) -> str:
     """The fine-tuned encoder folder when present, else the base MiniLM path (or INTEREC_ENCODER)."""
     path = model_path(domain, "emb")
     if (path / "modules.json").is_file():
@@ -233,7 +236,7 @@ def load_encoder_path(domain: Any) -> str:
 TRAINING_MARKER = "training.json"
 
 
-def _marker(domain: Any) -> Path:
+def _marker(domain: Domain) -> Path:
     return Path(domain.artifacts) / "models" / TRAINING_MARKER
 
 
@@ -251,7 +254,7 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def background_training(domain: Any) -> dict[str, Any] | None:
+def background_training(domain: Domain) -> dict[str, Any] | None:
     """The running background training job ({pid, models, started, log}) or None."""
     try:
         job = json.loads(_marker(domain).read_text(encoding="utf-8"))
@@ -260,7 +263,7 @@ def background_training(domain: Any) -> dict[str, Any] | None:
     return job if isinstance(job, dict) and _pid_alive(int(job.get("pid", 0))) else None
 
 
-def start_background_training(domain: Any, names: tuple[str, ...] = ("sasrec",), threads: int = 1) -> dict[str, Any]:
+def start_background_training(domain: Domain, names: tuple[str, ...] = ("sasrec",), threads: int = 1) -> dict[str, Any]:
     """Train `names` in a separate, niced process (one torch thread by default: the chat and the local LLM
     keep the other core). Returns the job record; a job already running is returned, not doubled."""
     running = background_training(domain)
@@ -287,7 +290,7 @@ def start_background_training(domain: Any, names: tuple[str, ...] = ("sasrec",),
     return job
 
 
-def model_status(domain: Any, names: tuple[str, ...] = ("popularity", "itemcf", "sasrec")) -> dict[str, dict[str, Any]]:
+def model_status(domain: Domain, names: tuple[str, ...] = ("popularity", "itemcf", "sasrec")) -> dict[str, dict[str, Any]]:
     """Per model: state (fresh | stale | missing | training) and what it was trained on vs the data now."""
     data = from_domain(domain)
     now_inter = int(sum(len(s) for s in data.train))
@@ -310,7 +313,7 @@ def model_status(domain: Any, names: tuple[str, ...] = ("popularity", "itemcf", 
     return out
 
 
-def ranker_note(domain: Any, status: dict[str, dict[str, Any]] | None = None) -> str:
+def ranker_note(domain: Domain, status: dict[str, dict[str, Any]] | None = None) -> str:
     """One line for the chat banner / info: which preference ranker the agent uses now, and why."""
     st = (status or model_status(domain, ("sasrec",)))["sasrec"]
     state = st["state"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -25,6 +25,9 @@ from tools.context import ToolContext
 from tools.costats import CoStats, loo_contributions
 from tools.knowledge import MIN_BASE, MIN_SUPPORT, Fact, _list_columns, _values, short_title
 from tools.registry import Args, ToolSpec
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 METHOD = "leave-one-out on SASRec: score(item | history) - score(item | history without h)"
 MAX_CITED = 3
@@ -196,7 +199,7 @@ def check_phrasing(ctx: ToolContext, exp: Explanation, text: str) -> list[str]:
 
 
 
-def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) -> tuple[str, dict[str, Any]]:
+def phrase(llm: BaseChatModel, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) -> tuple[str, dict[str, Any]]:
     """The LLM's phrasing when it passes `check_phrasing`, else the templated text; info says which and why."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -208,6 +211,7 @@ def phrase(llm: Any, ctx: ToolContext, exp: Explanation, max_tokens: int = 120) 
     prompt = template("explain_user").format(title=short_title(ctx.domain.titles[exp.target]), facts=facts)
     info: dict[str, Any] = {"used": "template", "problems": []}
     try:
+        bound: Any
         try:
             bound = llm.bind(max_tokens=max_tokens)
         except (AttributeError, NotImplementedError, TypeError):

@@ -4,13 +4,16 @@ its typed answer model, and the call that falls back to the tools' order when th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from prompts import template
 from tools.context import ToolContext
 from tools.knowledge import Knowledge, _list_columns, _values, estimate_tokens, short_title
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 
 def make_ranking_model(n: int) -> type[BaseModel]:
@@ -47,7 +50,7 @@ def rerank_prompt(ctx: ToolContext, history: Sequence[int], candidates: Sequence
     return system, prompt
 
 
-def llm_rerank(llm: Any, ctx: ToolContext, history: Sequence[int], candidates: Sequence[int],
+def llm_rerank(llm: BaseChatModel, ctx: ToolContext, history: Sequence[int], candidates: Sequence[int],
                knowledge: Knowledge | None = None, top: int | None = None) -> tuple[list[int], dict[str, Any]]:
     """The LLM orders the candidates (structured output: candidate numbers); returns (ranked iids, info).
 

@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from graph.understand.words import (
 from models.mentions import descriptors, mention_spans, quoted
 from models.resolver import normalise
 from models.vocabulary import Token, Vocabulary, key_of, singular, tokens
+
+if TYPE_CHECKING:
+    from models.domain import Domain
 
 # cosine between a phrase and a value name (all-MiniLM-L6-v2) above which the phrase means that value;
 # chosen on the dev requests in tests/fixtures/understanding/ (benchmarks/RESULTS.md, "understanding")
@@ -154,7 +157,7 @@ INSIST = re.compile(r"\b(?:only|just|must|has to be|have to be|needs? to be|stri
 class Reader:
     """Reads messages for one domain. `encode` (texts -> vectors) enables matching by meaning."""
 
-    def __init__(self, domain: Any, encode: Callable[[list[str]], Any] | None = None):
+    def __init__(self, domain: Domain, encode: Callable[[list[str]], Any] | None = None):
         self.domain = domain
         self.vocab: Vocabulary = domain.vocabulary
         self.encode = encode
