@@ -1,5 +1,6 @@
 """LLM re-rank of candidates, with or without DOKE knowledge (the `--rank doke` final order): the prompt,
-its typed answer model, and the call that falls back to the tools' order when the answer is unusable."""
+its typed answer model (candidate numbers), and the call; an unusable answer ranks nothing and the caller
+completes the order from the tools'."""
 
 from __future__ import annotations
 
