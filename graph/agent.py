@@ -95,11 +95,11 @@ class Agent:
 
     def config(self, thread_id: str, user_id: str = "default", **settings: Any) -> dict[str, Any]:
         """The run config of one turn; a bad mode, style or rank raises SettingError here, before the turn."""
-        Context(user_id, thread_id, settings.get("mode") or "accuracy", settings.get("reply_style") or "concise",
-                int(settings.get("seed") or 0), settings.get("rank") or "tools")
         # metadata: what a trace is filed under (LangSmith); message text stays in the runs' inputs only
-        return {"configurable": {"thread_id": thread_id, "user_id": user_id, **settings}, "recursion_limit": 40,
-                "metadata": {"user_id": user_id, "thread_id": thread_id, "domain": str(self.deps.domain.name)}}
+        cfg = {"configurable": {"thread_id": thread_id, "user_id": user_id, **settings}, "recursion_limit": 40,
+               "metadata": {"user_id": user_id, "thread_id": thread_id, "domain": str(self.deps.domain.name)}}
+        Context.from_config(cfg)  # type: ignore[arg-type]
+        return cfg
 
     def ask(self, text: str, thread_id: str, user_id: str = "default", **settings: Any) -> dict[str, Any]:
         """One turn; returns the final state (reply = state["messages"][-1])."""

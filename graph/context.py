@@ -9,7 +9,7 @@ The CLI flags and chat commands, the HTTP API, the MCP tools and the graph's nod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator
 
@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 Mode = Literal["accuracy", "diversity"]
 Style = Literal["concise", "detailed"]
 Rank = Literal["tools", "doke", "gen"]  # tools: the ranking tools' order; doke / gen: an opt-in LLM re-rank
-CHOICES: dict[str, tuple[str, ...]] = {"mode": ("accuracy", "diversity"), "style": ("concise", "detailed"),
-                                       "rank": ("tools", "doke", "gen")}
+CHOICES: dict[str, tuple[str, ...]] = {"mode": get_args(Mode), "style": get_args(Style), "rank": get_args(Rank)}
 HELP = {"mode": "accuracy: best matches; diversity: a more varied pick",
         "style": "concise: short answers; detailed: two sentences per item",
         "rank": "final order: the ranking tools, the LLM with DOKE knowledge, or catalog-constrained LLM generation"}
@@ -65,13 +64,3 @@ class Context:
         c: dict[str, Any] = dict((config or {}).get("configurable") or {})
         return cls(str(c.get("user_id") or "default"), str(c.get("thread_id") or ""), c.get("mode") or "accuracy",
                    c.get("reply_style") or "concise", int(c.get("seed") or 0), c.get("rank") or "tools")
-
-    def configurable(self) -> dict[str, Any]:
-        """The run config's keys for these settings (the inverse of from_config)."""
-        out: dict[str, Any] = {"thread_id": self.thread_id, "user_id": self.user_id, "mode": self.mode,
-                               "reply_style": self.style}
-        if self.rank != "tools":
-            out["rank"] = self.rank
-        if self.seed:
-            out["seed"] = self.seed
-        return out

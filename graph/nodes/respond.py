@@ -10,7 +10,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 
-from graph.context import Context
+from graph.context import CHOICES, Context
 from graph.deps import AgentDeps
 from graph.guard import inert, leaks_prompt, strip_controls
 from graph.nodes.common import emit, history, last_user_text, text_of
@@ -24,7 +24,7 @@ from tools.grounding import check_reply, template_reply
 from tools.knowledge import reply_knowledge
 from tools.sentences import whole_sentences
 
-STYLES = {s: template(f"reply_style_{s}") for s in ("concise", "detailed")}
+STYLES = {s: template(f"reply_style_{s}") for s in CHOICES["style"]}
 GREETING = ("Hi! Tell me what kind of {item} you are in the mood for: a kind, a period, or a {item} you "
             "liked, and I will find some for you.")
 SMALL_TALK = {
