@@ -110,17 +110,12 @@ class ProfileStore:
                 raise ValueError(f"unknown profile facet '{facet}'")
         clean = {f: _unique(v.strip()[:120] for v in values if v and v.strip()) for f, values in facets.items()}
         clean = {f: v for f, v in clean.items() if v}
+        with self._lock:  # queued behind any held update, so writes keep their order
+            self._pending.append((user_id, domain, clean))
         try:
-            self._flush()
-            with self._lock:
-                self._write(user_id, domain, clean)
+            self._flush()  # a refused write is dropped there; only an outage comes back
         except Exception as e:  # noqa: BLE001 - an outage is held and written once the store answers again
-            if not _is_outage(e):
-                log.error("profile update for %s dropped, the store refused it: %s", user_id, e)
-            else:
-                log.warning("profile store unavailable, update held for later: %s", e)
-                with self._lock:
-                    self._pending.append((user_id, domain, clean))
+            log.warning("profile store unavailable, update held for later: %s", e)
         return self.get(user_id, domain)
 
     def _write(self, user_id: str, domain: str, facets: dict[str, list[str]]) -> None:
