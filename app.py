@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from graph.chat_help import CHAT_HELP
-from graph.context import CHOICES, HELP
+from graph.context import CHOICES, HELP, SettingError, check
 
 DEFAULT_DOMAIN = "data/movielens"
 # Each module has `register(subparsers, add_domain)` that adds its subcommand(s).
@@ -30,7 +30,6 @@ def _add_domain(p: argparse.ArgumentParser) -> None:
 
 def _setting(name: str) -> Callable[[str], str]:
     """--mode/--style/--rank: checked by graph.context, so the CLI says what the API and the chat say."""
-    from graph.context import SettingError, check
 
     def parse(text: str) -> str:
         try:
