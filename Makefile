@@ -26,6 +26,7 @@ help:
 # Installs exactly requirements.lock: every package pinned (torch's CPU build from local disk, the
 # embedded LLM's weight parts, the build backend), so no resolver runs and a clone next month gets what
 # CI got today. --no-deps because the lock is the whole closure; `pip check` proves it is consistent.
+# `-e .` registers the project's metadata only: the code is not installed, it runs from the checkout.
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) scripts/lockfile.py check
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)

@@ -9,11 +9,18 @@ Per-run settings go in the run's config: {"configurable": {"user_id": ..., "mode
 from __future__ import annotations
 
 import asyncio
+import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from graph.builder import build_graph
-from graph.deps import AgentDeps
+# The server loads this file by path, and the code is not installed (pyproject.toml): put the checkout first.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from graph.builder import build_graph  # noqa: E402
+from graph.deps import AgentDeps  # noqa: E402
 
 
 @lru_cache(maxsize=1)
