@@ -29,10 +29,10 @@ from evals.doke import tool_context
 from evals.report import HEADLINE, TABLES
 from evals.systems import System
 from models.domain import Domain
+from tools.common import item_values, list_columns
 from tools.context import ToolContext
 from tools.costats import CoStats
 from tools.explain import METHOD, explain, phrase
-from tools.knowledge import _list_columns, _values
 
 EXPLAINERS = ("explain", "attribute", "co-liked")
 ALL_EXPLAINERS = (*EXPLAINERS, "explain-llm")
@@ -91,9 +91,9 @@ class Explainer(System):
                 text, info = phrase(self.llm, ctx, exp)
                 out.update(text=text, phrasing=info, llm_calls=1)
         elif self.name == "attribute":
-            cols = _list_columns(ctx)
-            own = {c: set(_values(ctx, t, c)) for c in cols}
-            n_shared = [sum(len(own[c] & set(_values(ctx, h, c))) for c in cols) for h in hist]
+            cols = list_columns(ctx)
+            own = {c: set(item_values(ctx, t, c)) for c in cols}
+            n_shared = [sum(len(own[c] & set(item_values(ctx, h, c))) for c in cols) for h in hist]
             order = sorted(range(len(hist)), key=lambda j: (-n_shared[j], -j))  # ties: the most recent
             out["cited"] = [hist[j] for j in order[:k] if n_shared[j] > 0]
         else:  # co-liked

@@ -18,10 +18,10 @@ from evals.systems import (
     Reply,
     Session,
     System,
-    _describe,
-    _top_excluding,
+    describe_item,
     parse_titles,
     resolve_titles,
+    top_excluding,
 )
 from models.domain import Domain
 from prompts import template
@@ -37,7 +37,7 @@ def _conversation(turns: Sequence[tuple[str, str]]) -> str:
 
 
 def _numbered(domain: Domain, iids: Sequence[int], with_attrs: bool = True) -> str:
-    return "\n".join(f"{k}. {domain.titles[i]}" + (f" ({_describe(domain, i)})" if with_attrs else "")
+    return "\n".join(f"{k}. {domain.titles[i]}" + (f" ({describe_item(domain, i)})" if with_attrs else "")
                      for k, i in enumerate(iids, 1))
 
 
@@ -125,7 +125,7 @@ class _ChatRecSession(_LLMSession):
         word = self.domain.config.item_word
         query = " ".join(t for who, t in self.turns if who == "user")[-1500:]
         k = self.system.n_candidates
-        cands = _top_excluding(self.system.dense.search(query, k + len(banned) + 5), k, banned)
+        cands = top_excluding(self.system.dense.search(query, k + len(banned) + 5), k, banned)
         prompt = template("eval_pick_user").format(conversation=_conversation(self.turns),
                                                    candidates=_numbered(self.domain, cands), n=n)
         answer = self._call(PICK_SYSTEM.format(items=word + "s"), prompt, 45 * n + 60)

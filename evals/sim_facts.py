@@ -69,7 +69,7 @@ def _nice(x: float, up: bool) -> float:
     return min(c for c in cands if c >= x - 1e-9) if up else max(c for c in cands if c <= x + 1e-9)
 
 
-def _num(x: float) -> str:
+def num_text(x: float) -> str:
     return f"{x:g}"
 
 
@@ -215,9 +215,9 @@ def _band(domain: Domain, column: str, v: float, index: FactIndex, rng: random.R
     below = v <= float(np.nanmedian(arr))  # a low value is said as "under", a high one as "at least"
     if r < 0.7 and below:
         x = _nice(v * 1.05 if v > 0 else 1, up=True)
-        return Fact("band", column, (lo_all, x), f"{column}<={_num(x)}")
+        return Fact("band", column, (lo_all, x), f"{column}<={num_text(x)}")
     if r < 0.7:
         x = _nice(v * 0.95, up=False)
-        return Fact("band", column, (x, hi_all), f"{column}>={_num(x)}")
+        return Fact("band", column, (x, hi_all), f"{column}>={num_text(x)}")
     lo, hi = _nice(v * 0.8, up=False), _nice(v * 1.2, up=True)
-    return Fact("band", column, (lo, hi), f"{column}={_num(lo)}..{_num(hi)}")
+    return Fact("band", column, (lo, hi), f"{column}={num_text(lo)}..{num_text(hi)}")

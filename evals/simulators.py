@@ -30,7 +30,7 @@ from typing import Protocol
 
 from evals.cases import EvalCase
 from evals.judges import leaks
-from evals.sim_facts import REVEAL_BUDGET, Fact, FactIndex, _num, natural_title, target_facts, unit_of
+from evals.sim_facts import REVEAL_BUDGET, Fact, FactIndex, natural_title, num_text, target_facts, unit_of
 from models.domain import Domain
 
 END = "<END>"
@@ -161,10 +161,10 @@ class Phraser:
             unit = unit_of(self.domain.config.describe(f.column)) or self.domain.config.describe(f.column)
             lo, hi = f.value
             if "<=" in f.key:
-                return self.fill("band_under", x=_num(hi), unit=unit)
+                return self.fill("band_under", x=num_text(hi), unit=unit)
             if ">=" in f.key:
-                return self.fill("band_over", x=_num(lo), unit=unit)
-            return self.fill("band_between", lo=_num(lo), hi=_num(hi), unit=unit)
+                return self.fill("band_over", x=num_text(lo), unit=unit)
+            return self.fill("band_between", lo=num_text(lo), hi=num_text(hi), unit=unit)
         if f.kind == "history":
             names = list(f.value)
             return self.fill("history1", a=names[0]) if len(names) == 1 else self.fill("history2", a=names[0], b=names[1])

@@ -75,7 +75,7 @@ class System(ABC):
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------
-def _describe(domain: Domain, iid: int) -> str:
+def describe_item(domain: Domain, iid: int) -> str:
     row = domain.items.iloc[int(iid)]
     parts = []
     for col in domain.config.items.attribute_columns[:3]:
@@ -93,7 +93,7 @@ def list_message(domain: Domain, iids: Sequence[int], intro: str | None = None) 
     word = domain.config.item_word
     if not iids:
         return f"Sorry, I have no {word}s to suggest."
-    lines = [f"{k}. {domain.titles[i]} ({_describe(domain, i)})" for k, i in enumerate(iids, 1)]
+    lines = [f"{k}. {domain.titles[i]} ({describe_item(domain, i)})" for k, i in enumerate(iids, 1)]
     return (intro or f"Here are some {word}s you may like:") + "\n" + "\n".join(lines)
 
 
@@ -135,7 +135,7 @@ def resolve_titles(domain: Domain, names: Sequence[str], among: Sequence[int] | 
     return res
 
 
-def _top_excluding(order: Sequence[int], n: int, banned: set[int]) -> list[int]:
+def top_excluding(order: Sequence[int], n: int, banned: set[int]) -> list[int]:
     out: list[int] = []
     for i in order:
         if i not in banned and i not in out:
@@ -221,7 +221,7 @@ class _PopularitySession(_BaselineSession):
     system: PopularitySystem
 
     def recommend(self, n: int, banned: set[int]) -> list[int]:
-        return _top_excluding(self.system.order, n, banned)
+        return top_excluding(self.system.order, n, banned)
 
     def rank_candidates(self, pool: list[int]) -> list[int]:
         pop = self.domain.popularity
@@ -318,7 +318,7 @@ class _KeywordSession(_BaselineSession):
     system: KeywordSystem
 
     def recommend(self, n: int, banned: set[int]) -> list[int]:
-        return _top_excluding(self.system.ranked(self.texts), n, banned)
+        return top_excluding(self.system.ranked(self.texts), n, banned)
 
     def rank_candidates(self, pool: list[int]) -> list[int]:
         return self.system.ranked(self.texts, pool)
@@ -348,7 +348,7 @@ class _DenseSession(_BaselineSession):
         return " ".join(self.texts[-3:])[-1500:]
 
     def recommend(self, n: int, banned: set[int]) -> list[int]:
-        return _top_excluding(self.system.search(self.query(), n + len(banned) + 5), n, banned)
+        return top_excluding(self.system.search(self.query(), n + len(banned) + 5), n, banned)
 
     def rank_candidates(self, pool: list[int]) -> list[int]:
         ranked = self.system.search(self.query(), len(pool), pool)

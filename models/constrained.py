@@ -29,6 +29,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from models.titles import display_title
 from prompts import template
 
 if TYPE_CHECKING:
@@ -37,21 +38,9 @@ if TYPE_CHECKING:
 Backend = Literal["grammar", "enum", "free"]
 MAX_ENUM = 250  # OpenAI: more than 250 enum values must stay under 15,000 characters in all; keep it simple
 MAX_GRAMMAR_TITLES = 50_000  # beyond this the request body and grammar parse get slow: shortlist instead
-_ARTICLE = re.compile(r"^(.*?),\s*(The|A|An|Les|Le|La|L'|Il|Das|Der|Die|El)((?:\s*\([^()]*\))*)\s*$")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•])\s*(.+?)\s*$")
 
 GEN_SYSTEM = template("gen_system")
-
-
-def display_title(title: str) -> str:
-    """How people write a catalog title: "Matrix, The (1999)" -> "The Matrix (1999)"; alternative titles in
-    parentheses stay after the name ("Good, the Bad and the Ugly, The (Buono, ...) (1966)")."""
-    m = _ARTICLE.match(title)
-    if not m:
-        return title.strip()
-    art = m.group(2)
-    sep = "" if art.endswith("'") else " "
-    return f"{art}{sep}{m.group(1)}{m.group(3) or ''}".strip()
 
 
 def _clean(s: str) -> str:

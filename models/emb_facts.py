@@ -69,7 +69,7 @@ class ItemFacts:
                 out.append((col, "list", ", ".join(vals[i])))
         for col, arr in self.numbers.items():
             if not np.isnan(arr[i]):
-                out.append((col, "number", _num(arr[i])))
+                out.append((col, "number", num_text(arr[i])))
         for col, phr in self.texts.items():
             if phr[i]:
                 out.append((col, "text", ", ".join(phr[i][:8])))
@@ -88,12 +88,12 @@ def _phrases(x: Any) -> list[str]:
     return [" ".join(p.split()[:8]) for p in parts]
 
 
-def _a(word: str) -> str:
+def article_for(word: str) -> str:
     """Indefinite article for the word that follows."""
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-def _num(v: float) -> str:
+def num_text(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.2f}".rstrip("0").rstrip(".")
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from models.bm25 import BM25
-from models.emb_facts import ItemFacts, _a, _num, misspell
+from models.emb_facts import ItemFacts, article_for, misspell, num_text
 from models.recdata import SplitSequences
 
 if TYPE_CHECKING:
@@ -117,8 +117,8 @@ class PairGenerator:
                 bits.append(f"{rng.choice(vals[i])}")
         for col, arr in self.f.numbers.items():
             if not np.isnan(arr[i]):
-                bits.append(f"from {_num(arr[i])}" if self.f.is_year(col)
-                            else f"with {col.replace('_', ' ')} {_num(arr[i])}")
+                bits.append(f"from {num_text(arr[i])}" if self.f.is_year(col)
+                            else f"with {col.replace('_', ' ')} {num_text(arr[i])}")
         for phr in self.f.texts.values():
             if phr[i]:
                 bits.append(f"tagged '{rng.choice(phr[i])}'" if len(phr[i]) > 1 else f"about {phr[i][0]}")
@@ -132,7 +132,7 @@ class PairGenerator:
         pre = [b for b in bits if not b.startswith(("from ", "with ", "tagged ", "about "))]
         post = [b for b in bits if b not in pre]
         head = " ".join([*pre, self.f.word])
-        return " ".join(f"{_a(head)} {head} {' '.join(post)}".split())
+        return " ".join(f"{article_for(head)} {head} {' '.join(post)}".split())
 
     def q_misspelled(self, i: int, rng: np.random.Generator) -> str | None:
         return misspell(self.f.titles[i], rng)
@@ -148,7 +148,7 @@ class PairGenerator:
                 conds.append(str(rng.choice([f"from the {dec}s", f"from the {str(dec)[2:]}s",
                                              f"released around {int(v) + int(rng.integers(-2, 3))}"])))
             else:
-                conds.append(f"with {col.replace('_', ' ')} around {_num(round(v, -int(np.log10(abs(v) + 1e-9)) + 1) if v else v)}")
+                conds.append(f"with {col.replace('_', ' ')} around {num_text(round(v, -int(np.log10(abs(v) + 1e-9)) + 1) if v else v)}")
         for vals in self.f.lists.values():
             if vals[i]:
                 lead.append(str(rng.choice(vals[i])).lower())
@@ -160,8 +160,8 @@ class PairGenerator:
         w = self.f.word
         tail = " ".join(conds[: int(rng.integers(1, 3))]) if conds else ""
         kind = f"{lead[0]} " if lead else ""
-        q = str(rng.choice([f"I'm in the mood for {_a(kind or w)} {kind}{w} {tail}", f"Any {kind}{w}s {tail}?",
-                            f"Looking for something {lead[0]} {tail}" if lead else f"Looking for {_a(w)} {w} {tail}"]))
+        q = str(rng.choice([f"I'm in the mood for {article_for(kind or w)} {kind}{w} {tail}", f"Any {kind}{w}s {tail}?",
+                            f"Looking for something {lead[0]} {tail}" if lead else f"Looking for {article_for(w)} {w} {tail}"]))
         return " ".join(q.split())
 
     def _negation(self, i: int, rng: np.random.Generator) -> tuple[str, int] | None:
@@ -198,7 +198,7 @@ class PairGenerator:
         pre = [b for b in bits if not b.startswith(("from ", "with ", "tagged ", "about "))]
         post = [b for b in bits if b not in pre]
         head = " ".join([*pre, self.f.word])
-        want = " ".join(f"{_a(head)} {head} {' '.join(post)}".split())
+        want = " ".join(f"{article_for(head)} {head} {' '.join(post)}".split())
         q = str(rng.choice([f"{want}, but not {avoid}", f"{want} without any {avoid}",
                             f"no {avoid} please, {want}", f"{want} that is not {avoid}"]))
         return q, j
@@ -208,8 +208,8 @@ class PairGenerator:
         if not bits:
             return None
         b = bits[0]
-        return f"Now I want {_a(self.f.word)} {self.f.word} {b}" if b.startswith(("from ", "with ", "tagged ", "about ")) \
-            else f"Now I want {_a(b)} {b} {self.f.word}"
+        return f"Now I want {article_for(self.f.word)} {self.f.word} {b}" if b.startswith(("from ", "with ", "tagged ", "about ")) \
+            else f"Now I want {article_for(b)} {b} {self.f.word}"
 
     # ------------------------------------------------------------------ one pair per type
     def make(self, kind: str, target: int, rng: np.random.Generator, uid: int = -1,

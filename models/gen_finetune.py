@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.catalog import LIST_SEP
-from models.constrained import GEN_SYSTEM, display_title
+from models.constrained import GEN_SYSTEM
+from models.titles import display_title
 from prompts import template
 
 if TYPE_CHECKING:

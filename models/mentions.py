@@ -116,22 +116,3 @@ def _longer(text: str, resolver: TitleResolver, iid: int, a: int, b: int) -> tup
         if hit is not None and hit.iid != iid and len(normalise(resolver.titles[hit.iid])[0]) > size:
             best = (hit.iid, a, a + len(cand))
     return best
-
-
-def title_spans(text: str, title: str) -> list[tuple[int, int]]:
-    """Where a resolved title appears in the text (its base, case-insensitive), as character spans."""
-    base = re.sub(r"\s*\(\d{4}\)\s*$", "", title).strip()
-    m = re.match(r"^(.*?),\s*(The|A|An)$", base)
-    forms = {base, f"{m.group(2)} {m.group(1)}", m.group(1)} if m else {base}
-    out = []
-    for form in sorted(forms, key=len, reverse=True):
-        if len(form) < 2:
-            continue
-        for hit in re.finditer(re.escape(form), text, re.I):
-            out.append((hit.start(), hit.end()))
-    if not out:  # typed differently ("matrix" for "Matrix, The"): fall back to the normalised key
-        key = normalise(title)[0]
-        if len(key) >= 3:
-            for hit in re.finditer(r"\b" + r"\W+".join(map(re.escape, key.split())) + r"\b", text, re.I):
-                out.append((hit.start(), hit.end()))
-    return out

@@ -11,30 +11,11 @@ from pydantic import Field
 from models.item_table import SQLError
 from models.table_schema import TableSchema
 from tools.bus import Bus
+from tools.common import Titles, names_of, resolve_titles
 from tools.context import ToolContext
 from tools.registry import Args, ToolSpec
 
-Title = Annotated[str, Field(max_length=120)]
-Titles = Annotated[list[Title], Field(max_length=8)]
-MIN_CONFIDENCE = 0.75
 FULL_FILTER_CAP = 5000
-
-
-def resolve_titles(ctx: ToolContext, titles: list[str]) -> tuple[list[int], list[str]]:
-    """Titles -> iids (confident matches only) and the titles that matched nothing."""
-    ids, missing = [], []
-    for t in titles:
-        m = ctx.domain.resolver.best(t, MIN_CONFIDENCE)
-        if m is None:
-            missing.append(t)
-        elif m.iid not in ids:
-            ids.append(m.iid)
-    return ids, missing
-
-
-def _names(ctx: ToolContext, ids: list[int], limit: int = 8) -> str:
-    shown = "; ".join(ctx.domain.titles[i] for i in ids[:limit])
-    return shown + (f"; ... ({len(ids)} in all)" if len(ids) > limit else "")
 
 
 # ---- store ---------------------------------------------------------------------------------------------
@@ -48,7 +29,7 @@ def run_store(ctx: ToolContext, bus: Bus, args: StoreArgs) -> str:
         raise ValueError(f"none of these titles are in the catalog: {', '.join(args.titles)}")
     bus.set(ids)
     note = f" (not found: {', '.join(missing)})" if missing else ""
-    return f"candidates set to {len(ids)} named item(s): {_names(ctx, ids)}{note}"
+    return f"candidates set to {len(ids)} named item(s): {names_of(ctx, ids)}{note}"
 
 
 # ---- lookup --------------------------------------------------------------------------------------------
@@ -61,7 +42,7 @@ def run_lookup(ctx: ToolContext, bus: Bus, args: LookupArgs) -> str:
     rows = ctx.domain.table.rows_for(ids)
     bus.rows.extend(rows)
     note = f"; not in catalog: {', '.join(missing)}" if missing else ""
-    return f"{len(rows)} row(s) for {_names(ctx, ids)}{note}"
+    return f"{len(rows)} row(s) for {names_of(ctx, ids)}{note}"
 
 
 # ---- sql -----------------------------------------------------------------------------------------------

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from models.titles import display_title
 from prompts import load, template
 from tools.bus import Bus
-from tools.catalog_tools import Titles, resolve_titles
+from tools.common import Titles, item_values, list_columns, resolve_titles
 from tools.context import ToolContext
 from tools.costats import CoStats, loo_contributions
-from tools.knowledge import MIN_BASE, MIN_SUPPORT, Fact, _list_columns, _values, short_title
+from tools.knowledge import MIN_BASE, MIN_SUPPORT, Fact
 from tools.registry import Args, ToolSpec
 
 if TYPE_CHECKING:
@@ -69,11 +70,11 @@ def explain(ctx: ToolContext, history: Sequence[int], target: int) -> Explanatio
     hist = [int(h) for h in dict.fromkeys(history) if int(h) != t and 0 <= int(h) < ctx.n_items]
     facts: list[Fact] = []
     # the item itself
-    cols = _list_columns(ctx)
-    own = {col: _values(ctx, t, col) for col in cols}
+    cols = list_columns(ctx)
+    own = {col: item_values(ctx, t, col) for col in cols}
     desc = "; ".join(f"{c}: {', '.join(v)}" for c, v in own.items() if v)
     if desc:
-        facts.append(Fact(t, "attribute", f"{short_title(titles[t])} has {desc}", {"values": own}, 1.0))
+        facts.append(Fact(t, "attribute", f"{display_title(titles[t])} has {desc}", {"values": own}, 1.0))
     # contributions (leave-one-out on the ranker)
     contrib: dict[int, float] = {}
     cited: list[int] = []
@@ -87,7 +88,7 @@ def explain(ctx: ToolContext, history: Sequence[int], target: int) -> Explanatio
             best = sorted((h for h in use if contrib[h] > 0), key=lambda h: -contrib[h])
             cited = [h for h in best if contrib[h] >= MIN_SHARE_OF_TOP * top][:MAX_CITED]
         for h in cited:
-            facts.append(Fact(t, "sasrec", f"picked mainly because you liked {short_title(titles[h])}",
+            facts.append(Fact(t, "sasrec", f"picked mainly because you liked {display_title(titles[h])}",
                               {"history_iid": h, "delta": contrib[h]}, contrib[h]))
     # shared attribute values: cited items first, then the liked item that shares most
     shared_any = False
@@ -95,13 +96,13 @@ def explain(ctx: ToolContext, history: Sequence[int], target: int) -> Explanatio
         order = cited + [h for h in hist if h not in cited]
         by_item = []
         for h in order:
-            common = [v for c in cols for v in own[c] if v in _values(ctx, h, c)]
+            common = [v for c in cols for v in own[c] if v in item_values(ctx, h, c)]
             if common:
                 by_item.append((h, common))
         picked = [x for x in by_item if x[0] in cited] or sorted(by_item, key=lambda x: -len(x[1]))[:1]
         for h, common in picked[:2]:
             shared_any = True
-            facts.append(Fact(t, "shared", f"shares {', '.join(common[:3])} with {short_title(titles[h])}",
+            facts.append(Fact(t, "shared", f"shares {', '.join(common[:3])} with {display_title(titles[h])}",
                               {"history_iid": h, "values": common[:3]}, len(common) / max(1, sum(map(len, own.values())))))
     # co-likes from the train interactions
     co_any = False
@@ -116,7 +117,7 @@ def explain(ctx: ToolContext, history: Sequence[int], target: int) -> Explanatio
             co_any = True
             pct = round(100 * p)
             facts.append(Fact(t, "co_liked", f"liked by {pct}% of the {int(base[i])} people who liked "
-                                             f"{short_title(titles[h])}", {"history_iid": h, "percent": pct, "both": both,
+                                             f"{display_title(titles[h])}", {"history_iid": h, "percent": pct, "both": both,
                                                                            "base": int(base[i])}, float(p)))
     nothing = not cited and not shared_any and not co_any
     if nothing:
@@ -131,8 +132,8 @@ def template_text(ctx: ToolContext, exp: Explanation) -> str:
     """The explanation in plain sentences, every one of them a fact of `exp` (nothing else)."""
     titles = ctx.domain.titles
     word = ctx.domain.config.item_word
-    name = short_title(titles[exp.target])
-    cols = _join(_list_columns(ctx)) or "attributes"  # the catalog's own column names: "kinds and tags"
+    name = display_title(titles[exp.target])
+    cols = _join(list_columns(ctx)) or "attributes"  # the catalog's own column names: "kinds and tags"
     by = {k: [f for f in exp.facts if f.kind == k] for k in ("attribute", "sasrec", "shared", "co_liked", "popularity")}
     out = [f"Why {name}:"]
     if by["attribute"]:
@@ -146,7 +147,7 @@ def template_text(ctx: ToolContext, exp: Explanation) -> str:
         out.append(f"It came up for other reasons: {by['popularity'][0].text}.")
         return " ".join(out)
     if by["sasrec"]:
-        names = [short_title(titles[f.evidence["history_iid"]]) for f in by["sasrec"]]
+        names = [display_title(titles[f.evidence["history_iid"]]) for f in by["sasrec"]]
         out.append(f"It was picked mainly because you liked {_join(names)}.")
     out += [f.text[0].upper() + f.text[1:] + "." for f in by["shared"]]
     if not by["shared"]:
@@ -182,13 +183,13 @@ def check_phrasing(ctx: ToolContext, exp: Explanation, text: str) -> list[str]:
     titles = ctx.domain.titles
     named = {exp.target} | {int(f.evidence["history_iid"]) for f in exp.facts if "history_iid" in f.evidence}
     masked = text  # the facts' titles (catalog or "The X" spelling, with or without year) are allowed
-    variants = {v for i in named for t in (titles[i], short_title(titles[i])) for v in (t, t.rsplit(" (", 1)[0])}
+    variants = {v for i in named for t in (titles[i], display_title(titles[i])) for v in (t, t.rsplit(" (", 1)[0])}
     for v in sorted(variants, key=len, reverse=True):
         masked = re.sub(re.escape(v), " ITEM ", masked, flags=re.I) if len(v) > 2 else masked
     g = check_reply(masked, {}, ctx.domain.resolver)
     problems += [f"title {t}" for t in g.invented]
     fact_text = " ".join(f.text for f in exp.facts).lower()
-    for col in _list_columns(ctx):
+    for col in list_columns(ctx):
         meta = ctx.domain.schema.get(col)
         for v in meta.values if meta is not None else []:
             pat = re.compile(rf"(?<![\w-]){re.escape(v.lower())}(?![\w-])")
@@ -208,7 +209,7 @@ def phrase(llm: BaseChatModel, ctx: ToolContext, exp: Explanation, max_tokens: i
     facts = "\n".join(f"- {f.text}" for f in exp.facts)
     if exp.shares_nothing:
         facts += "\n- it shares nothing with the items the user liked"
-    prompt = template("explain_user").format(title=short_title(ctx.domain.titles[exp.target]), facts=facts)
+    prompt = template("explain_user").format(title=display_title(ctx.domain.titles[exp.target]), facts=facts)
     info: dict[str, Any] = {"used": "template", "problems": []}
     try:
         bound: Any

@@ -28,9 +28,9 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from models.catalog import LIST_SEP
+from models.titles import display_title
 from tools.bus import Bus
-from tools.catalog_tools import Titles, _names, resolve_titles
+from tools.common import Titles, item_values, list_columns, names_of, resolve_titles
 from tools.context import ToolContext
 from tools.costats import CoStats, loo_contributions
 from tools.registry import Args, ToolSpec
@@ -48,12 +48,6 @@ KIND_WEIGHT = {"condition": 1.0, "co_liked": 1.0, "sasrec": 0.9, "itemcf": 0.7, 
 def estimate_tokens(text: str) -> int:
     """Conservative token count for budgets: ~3.5 characters per token (Qwen/GPT BPE on English + digits)."""
     return max(1, math.ceil(len(text) / 3.5))
-
-
-def short_title(title: str) -> str:
-    """"Matrix, The (1999)" -> "The Matrix (1999)": how people write titles."""
-    m = re.match(r"^(.*), (The|A|An)( \(\d{4}\))?$", title)
-    return f"{m.group(2)} {m.group(1)}{m.group(3) or ''}" if m else title
 
 
 @dataclass(frozen=True)
@@ -121,22 +115,10 @@ class Knowledge:
 
 
 # ---- facts -------------------------------------------------------------------------------------------------
-def _values(ctx: ToolContext, iid: int, col: str) -> list[str]:
-    v = ctx.domain.items.iloc[int(iid)].get(col)
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
-        return []
-    meta = ctx.domain.schema.get(col)
-    if meta is not None and meta.kind == "list":
-        return [x for x in str(v).split(LIST_SEP) if x]
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return [str(v)]
-
-
 def _meets(ctx: ToolContext, iid: int, col: str, op: str, val: str) -> bool | None:
     """Does the item meet one condition? None when the condition cannot be read."""
     meta = ctx.domain.schema.get(col)
-    vals = _values(ctx, iid, col)
+    vals = item_values(ctx, iid, col)
     if meta is None:
         return None
     v = str(val).strip().lower()
@@ -170,9 +152,9 @@ def _condition_facts(ctx: ToolContext, wants: Wants, candidates: Sequence[int]) 
         parts = []
         for col, _op, _val in met:
             meta = ctx.domain.schema.get(col)
-            have = ", ".join(_values(ctx, c, col)[:1] if meta is not None and meta.kind == "number" else
-                             [x for x in _values(ctx, c, col) if x.lower() == str(_val).strip().lower()][:1]
-                             or _values(ctx, c, col)[:1])
+            have = ", ".join(item_values(ctx, c, col)[:1] if meta is not None and meta.kind == "number" else
+                             [x for x in item_values(ctx, c, col) if x.lower() == str(_val).strip().lower()][:1]
+                             or item_values(ctx, c, col)[:1])
             part = f"{ctx.domain.config.describe(col)} {have}"
             if part not in parts:
                 parts.append(part)
@@ -185,7 +167,7 @@ def _condition_facts(ctx: ToolContext, wants: Wants, candidates: Sequence[int]) 
 def _profile_facts(ctx: ToolContext, wants: Wants, candidates: Sequence[int]) -> list[Fact]:
     out = []
     for c in candidates:
-        hits = [(col, v) for col, v in wants.profile if v.lower() in (x.lower() for x in _values(ctx, c, col))]
+        hits = [(col, v) for col, v in wants.profile if v.lower() in (x.lower() for x in item_values(ctx, c, col))]
         if hits:
             vals = ", ".join(v for _, v in hits[:3])
             out.append(Fact(int(c), "profile", f"has {vals}, which you like", {"values": [list(h) for h in hits]},
@@ -193,21 +175,17 @@ def _profile_facts(ctx: ToolContext, wants: Wants, candidates: Sequence[int]) ->
     return out
 
 
-def _list_columns(ctx: ToolContext) -> list[str]:
-    return [c.name for c in ctx.domain.schema.columns if c.kind == "list" and c.values and len(c.values) <= 200]
-
-
 def _shared_facts(ctx: ToolContext, history: Sequence[int], candidates: Sequence[int]) -> list[Fact]:
-    cols = _list_columns(ctx)
+    cols = list_columns(ctx)
     history = list(dict.fromkeys(int(h) for h in history))  # a liked item counted once: "n of your N" stays true
     if not history or not cols:
         return []
-    hist_vals = {col: [set(_values(ctx, h, col)) for h in history] for col in cols}
+    hist_vals = {col: [set(item_values(ctx, h, col)) for h in history] for col in cols}
     out = []
     for c in candidates:
         best: tuple[float, str, list[str], int] | None = None
         for col in cols:
-            mine = _values(ctx, c, col)
+            mine = item_values(ctx, c, col)
             counts = {v: sum(1 for s in hist_vals[col] if v in s) for v in mine}
             common = sorted((v for v in mine if counts[v] >= 2), key=lambda v: -counts[v])[:2]
             if not common:
@@ -245,7 +223,7 @@ def _co_liked_facts(ctx: ToolContext, history: Sequence[int], candidates: Sequen
         p, i, both = best
         h = int(history[i])
         pct = round(100 * p)
-        text = f"liked by {pct}% of the {int(base[i])} users who liked {short_title(titles[h])}"
+        text = f"liked by {pct}% of the {int(base[i])} users who liked {display_title(titles[h])}"
         out.append(Fact(int(c), "co_liked", text, {"history_iid": h, "percent": pct, "both": both,
                                                    "base": int(base[i])}, min(1.0, 2 * float(p))))
     return out
@@ -263,7 +241,7 @@ def _itemcf_facts(ctx: ToolContext, history: Sequence[int], candidates: Sequence
             if i in cset and i != int(h) and (i not in best or s > best[i][0]):
                 best[i] = (float(s), int(h), rank)
     titles = ctx.domain.titles
-    return [Fact(c, "itemcf", f"among the {NEIGHBOURS} items most liked together with {short_title(titles[h])}",
+    return [Fact(c, "itemcf", f"among the {NEIGHBOURS} items most liked together with {display_title(titles[h])}",
                  {"history_iid": h, "cosine": round(s, 3), "neighbour_rank": r}, min(1.0, s * 2))
             for c, (s, h, r) in best.items()]
 
@@ -293,7 +271,7 @@ def _sasrec_facts(ctx: ToolContext, history: Sequence[int], candidates: Sequence
             out.append(Fact(int(c), "sasrec", f"our sequence model ranks it {r} of {n} for you", ev,
                             1.0 - 0.5 * (r - 1) / RANK_FACTS))
         elif d > 0:
-            text = f"picked for you partly because you liked {short_title(titles[int(hist[i])])}"
+            text = f"picked for you partly because you liked {display_title(titles[int(hist[i])])}"
             out.append(Fact(int(c), "sasrec", text, ev, min(1.0, d / 2)))
     return out
 
@@ -376,7 +354,7 @@ def run_knowledge(ctx: ToolContext, bus: Bus, args: KnowledgeArgs) -> str:
     titles = ctx.domain.titles
     for f in kn.facts:
         bus.rows.append({"title": titles[f.iid], "evidence": f.text})
-    return f"{len(kn.facts)} fact(s), {kn.tokens} tokens, about {_names(ctx, sorted({f.iid for f in kn.facts}), 4)}"
+    return f"{len(kn.facts)} fact(s), {kn.tokens} tokens, about {names_of(ctx, sorted({f.iid for f in kn.facts}), 4)}"
 
 
 KNOWLEDGE = ToolSpec("knowledge", "knowledge",

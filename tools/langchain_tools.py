@@ -172,7 +172,7 @@ def _rank_for_user(ctx: ToolContext, a: Any) -> str:
 
 
 def _lookup_items(ctx: ToolContext, a: Any) -> str:
-    from tools.catalog_tools import resolve_titles
+    from tools.common import resolve_titles
 
     bus = run_steps(ctx, [{"tool": "lookup", "titles": a.titles}])
     ids, missing = resolve_titles(ctx, a.titles)  # the same resolution the look-up step made

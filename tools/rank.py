@@ -9,7 +9,7 @@ from pydantic import Field
 
 from models.pop_prior import zscore as _z
 from tools.bus import Bus
-from tools.catalog_tools import Titles, _names, resolve_titles
+from tools.common import Titles, names_of, resolve_titles
 from tools.context import ToolContext
 from tools.registry import Args, ToolSpec
 from tools.similarity import similarity_scores
@@ -93,8 +93,8 @@ def run_rank(ctx: ToolContext, bus: Bus, args: RankArgs) -> str:
     else:
         order = np.argsort(-score, kind="stable")[:KEEP]
     bus.set([int(cands[i]) for i in order], [float(score[i]) for i in order])
-    masked_note = f"; excluded {_names(ctx, sorted(masked), 4)}" if masked else ""
-    return f"ranked {len(cands)} by {used}; top: {_names(ctx, bus.candidates or [], 3)}{masked_note}"
+    masked_note = f"; excluded {names_of(ctx, sorted(masked), 4)}" if masked else ""
+    return f"ranked {len(cands)} by {used}; top: {names_of(ctx, bus.candidates or [], 3)}{masked_note}"
 
 
 class MapArgs(Args):
@@ -110,7 +110,7 @@ def run_map(ctx: ToolContext, bus: Bus, args: MapArgs) -> str:
         # items the user already saw this conversation go last: "not those" should bring new ones
         ids = ([i for i in fresh if i not in shown] + [i for i in fresh if i in shown])[: args.n]
     bus.mapped = ids
-    return f"top {len(ids)}: {_names(ctx, ids, args.n)}" if ids else "no items to show"
+    return f"top {len(ids)}: {names_of(ctx, ids, args.n)}" if ids else "no items to show"
 
 
 RANK = ToolSpec("rank", "rank", "order candidates by popularity, similarity or the user's preference",

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from models.titles import display_title
 from prompts import template
+from tools.common import item_values, list_columns
 from tools.context import ToolContext
-from tools.knowledge import Knowledge, _list_columns, _values, estimate_tokens, short_title
+from tools.knowledge import Knowledge, estimate_tokens
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -28,8 +30,8 @@ def make_ranking_model(n: int) -> type[BaseModel]:
 
 
 def _short_attrs(ctx: ToolContext, iid: int) -> str:
-    cols = _list_columns(ctx)[:1]
-    vals = [v for col in cols for v in _values(ctx, iid, col)[:3]]
+    cols = list_columns(ctx)[:1]
+    vals = [v for col in cols for v in item_values(ctx, iid, col)[:3]]
     return f" [{', '.join(vals)}]" if vals else ""
 
 
@@ -39,8 +41,8 @@ def rerank_prompt(ctx: ToolContext, history: Sequence[int], candidates: Sequence
     lines ordered strongest evidence first (a 1.5B model otherwise reads a list top-down and copies it)."""
     word = ctx.domain.config.item_word
     titles = ctx.domain.titles
-    liked = "; ".join(short_title(titles[h]) for h in list(history)[-10:]) or "(nothing known)"
-    lines = "\n".join(f"{k}. {short_title(titles[c])}{_short_attrs(ctx, c)}" for k, c in enumerate(candidates, 1))
+    liked = "; ".join(display_title(titles[h]) for h in list(history)[-10:]) or "(nothing known)"
+    lines = "\n".join(f"{k}. {display_title(titles[c])}{_short_attrs(ctx, c)}" for k, c in enumerate(candidates, 1))
     extra = " and the facts about the candidates" if knowledge is not None else ""
     system = template("rerank_system").format(items=word + "s", extra=extra)
     prompt = f"Liked {word}s: {liked}\n\nCandidates:\n{lines}"

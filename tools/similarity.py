@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from tools.bus import Bus
-from tools.catalog_tools import Titles, _names, resolve_titles
+from tools.common import Titles, names_of, resolve_titles
 from tools.context import ToolContext
 from tools.registry import Args, ToolSpec
 
@@ -67,7 +67,7 @@ def run_similar(ctx: ToolContext, bus: Bus, args: SimilarArgs) -> str:
     before = len(cands)
     _set_top(bus, cands, scores, keep)
     note = f" (not found: {', '.join(missing)})" if missing else ""
-    return f"{before} -> {len(bus.candidates or [])} most similar to {_names(ctx, seeds)} by {used}{note}"
+    return f"{before} -> {len(bus.candidates or [])} most similar to {names_of(ctx, seeds)} by {used}{note}"
 
 
 class RetrieveArgs(Args):

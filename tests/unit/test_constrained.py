@@ -18,7 +18,6 @@ from pydantic import Field
 from models.constrained import (
     AllowedTitles,
     catalog_allowed,
-    display_title,
     enum_schema,
     generate,
     parse_lines,
@@ -27,6 +26,7 @@ from models.constrained import (
     validate,
 )
 from models.resolver import TitleResolver
+from models.titles import display_title
 
 TITLES = ["Toy Story (1995)", "Toy Story 2 (1999)", "Matrix, The (1999)", "Matrix Reloaded, The (2003)",
           "Heat (1995)", "Heathers (1989)", 'Say "Hi" \\ Bye (2001)', "Amélie (2001)", "Up (2009)", "Heat (1995)"]

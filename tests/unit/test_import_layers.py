@@ -92,3 +92,21 @@ def test_no_module_over_400_lines() -> None:
     long = sorted(f"{f.relative_to(ROOT)}: {n}" for f in _modules(ROOT).values()
                   if (n := len(f.read_text(encoding="utf-8").splitlines())) > 400)
     assert long == [], "modules over 400 lines:\n" + "\n".join(long)
+
+
+def private_imports(root: Path = ROOT) -> list[str]:
+    """`from pkg.mod import _helper` across modules: a helper with a second user belongs in a shared module
+    under a public name (tools/common.py, models/titles.py), not reached into."""
+    mods = _modules(root)
+    out = []
+    for mod, path in mods.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in (*PACKAGES, "app"):
+                out += [f"{mod}: from {node.module} import {a.name}" for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")]
+    return sorted(out)
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    found = private_imports()
+    assert found == [], "private names imported from another module:\n" + "\n".join(found)
