@@ -15,8 +15,9 @@ from langchain_core.messages import HumanMessage
 
 from graph.deps import AgentDeps
 from graph.nodes.plan import plan_messages
+from graph.state import State
 from graph.understand import read_conversation
-from graph.validate import repair_plan
+from graph.validate import Proposal, Reading, repair_plan
 from models.llm import LLMOutputError
 
 FAMILIES = ("chit-chat", "lookup", "filter", "retrieve", "rank")
@@ -62,12 +63,12 @@ def evaluate_plans(deps: AgentDeps, requests: list[dict[str, str]]) -> PlanQuali
     q = PlanQuality()
     for req in requests:
         text, family = req["request"], req["family"]
-        state: dict[str, Any] = {"messages": [HumanMessage(text)], "profile": {},
+        state: State = {"messages": [HumanMessage(text)], "profile": {},
                                  "demos": deps.demos.select(text, deps.n_demos) if deps.demos else []}
         q.n += 1
         t = time.perf_counter()
         try:
-            raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, text), name="plan")  # type: ignore[arg-type]
+            raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, text), name="plan")
         except LLMOutputError as e:
             q.seconds.append(time.perf_counter() - t)
             q.rows.append({"request": text, "family": family, "valid": False, "error": str(e)[:200]})
@@ -76,7 +77,8 @@ def evaluate_plans(deps: AgentDeps, requests: list[dict[str, str]]) -> PlanQuali
         q.valid += 1
         raw_steps = [s.model_dump() for s in raw.steps]
         hints, ages = read_conversation(deps.reader, [text])
-        fixed = repair_plan(raw_steps, raw.reply, raw.like, raw.dislike, hints, ages, deps.domain, [text], {}, text)
+        fixed = repair_plan(Proposal(raw_steps, raw.reply, raw.like, raw.dislike),
+                            Reading(hints, ages, [text], {}, text), deps.domain)
         ok_raw, ok_fixed = family_ok(family, raw_steps), family_ok(family, fixed.steps)
         q.raw_ok += ok_raw
         q.fixed_ok += ok_fixed

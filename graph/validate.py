@@ -27,6 +27,27 @@ TITLE_FIELDS = {"store": ["titles"], "lookup": ["titles"], "similar": ["titles"]
 CANDIDATE_TOOLS = {"store", "filter", "match", "retrieve", "similar", "rank"}
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What code read of the conversation, read once per turn and handed to every repair step."""
+
+    request: Request  # this message, with the conditions of earlier turns folded in (graph/understand)
+    ages: dict[str, int]  # "+col=value" -> how many turns ago the user said it
+    conversation: list[str]  # the user's messages, oldest first; the last one is this turn's
+    profile: dict[str, list[str]]  # the stored like / dislike / expect facets
+    message: str  # this turn's message
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The LLM's plan before repair (empty when code plans alone)."""
+
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    reply: str | None = None
+    like: list[str] = field(default_factory=list)
+    dislike: list[str] = field(default_factory=list)
+
+
 @dataclass
 class Repaired:
     steps: list[dict[str, Any]]
@@ -53,10 +74,11 @@ def _said_text(conversation: list[str], profile: dict[str, list[str]]) -> str:
     return " ".join(normalise(w)[0] for w in [text])
 
 
-def repair_plan(raw_steps: list[dict[str, Any]], reply: str | None, like: list[str], dislike: list[str],
-                hints: Request, ages: dict[str, int], domain: Domain, conversation: list[str],
-                profile: dict[str, list[str]], message: str) -> Repaired:
-    out = Repaired([dict(s) for s in raw_steps], (reply or "").strip() or None, list(like), list(dislike))
+def repair_plan(proposal: Proposal, reading: Reading, domain: Domain) -> Repaired:
+    hints, ages, conversation, profile = reading.request, reading.ages, reading.conversation, reading.profile
+    message = reading.message
+    out = Repaired([dict(s) for s in proposal.steps], (proposal.reply or "").strip() or None, list(proposal.like),
+                   list(proposal.dislike))
     said = _said_text(conversation, profile)
     titles = domain.titles
     # 1. invented titles

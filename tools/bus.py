@@ -6,10 +6,26 @@ JSON-able dict inside graph state so checkpoints can store it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing_extensions import TypedDict
+
 MAX_TRACK_OUTPUT = 600
+
+
+class BusDict(TypedDict, total=False):
+    """A Bus as it travels in the graph state (and so in every checkpoint)."""
+
+    candidates: list[int] | None
+    scores: list[float] | None
+    track: list[dict[str, Any]]
+    mapped: list[int]
+    rows: list[dict[str, Any]]
+    seeds: list[int]
+    shown: list[int]
+    fit: dict[str, float] | None
 
 
 @dataclass
@@ -34,17 +50,25 @@ class Bus:
         self.track.append({"tool": tool, "input": args, "output": output[:MAX_TRACK_OUTPUT], "error": error,
                            "visible": visible})
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> BusDict:
         return {"candidates": self.candidates, "scores": self.scores, "track": self.track, "mapped": self.mapped,
                 "rows": self.rows, "seeds": self.seeds, "shown": self.shown, "fit": self.fit}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Bus:
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Bus:
         if not data:
             return cls()
         return cls(data.get("candidates"), data.get("scores"), list(data.get("track", [])),
                    list(data.get("mapped", [])), list(data.get("rows", [])), list(data.get("seeds", [])),
                    list(data.get("shown", [])), data.get("fit"))
+
+    def trim_fit(self) -> None:
+        """After the steps ran, keep the fit of the items still in play only: the soft match scored up to
+        thousands of candidates, and the bus is written to the checkpointer with every turn."""
+        if self.fit is None or self.candidates is None:
+            return
+        keep = {str(int(i)) for i in [*self.candidates, *self.mapped]}
+        self.fit = {k: v for k, v in self.fit.items() if k in keep}
 
     def fit_of(self, ids: list[int]) -> list[float] | None:
         """The soft-match fit of these items (None when no match step ran this turn)."""

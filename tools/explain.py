@@ -257,7 +257,7 @@ def run_explain(ctx: ToolContext, bus: Bus, args: ExplainArgs) -> str:
 
 # Kept out of the LLM plan's tool enum (the plan prompt and schema stay as benchmarked, and a stray explain step in
 # a recommendation plan would put its facts among the reply's look-up rows): a why-question is recognised in code
-# (graph/nodes/plan.py -> why_plan) before any LLM call.
+# (graph/nodes/plan.py -> why_step) before any LLM call.
 EXPLAIN = ToolSpec("explain", "explain", "say why an item was recommended, from the user's liked items and data",
                    lambda s: ExplainArgs, run_explain, in_plan=False)
 
@@ -295,9 +295,9 @@ def explain_result(bus: Bus) -> Explanation | None:
     return None
 
 
-def why_plan(message: str, ctx: ToolContext, earlier_texts: Sequence[str], profile: dict[str, list[str]]
+def why_step(message: str, ctx: ToolContext, earlier_texts: Sequence[str], profile: dict[str, list[str]]
              ) -> dict[str, Any] | None:
-    """A plan with one explain step when the message asks why an item was recommended, else None.
+    """The explain step when the message asks why an item was recommended, else None.
 
     The user's liked items are the titles they named earlier in the conversation and their profile likes."""
     target = why_target(message, ctx)
@@ -309,5 +309,4 @@ def why_plan(message: str, ctx: ToolContext, earlier_texts: Sequence[str], profi
     liked = [titles[i] for text in earlier_texts for i in mentioned_titles(text, ctx.domain.resolver)]
     liked += [x for x in profile.get("like", []) if not re.match(r"^[a-z_]\w*=", x)]
     liked = [t for t in dict.fromkeys(liked) if t != titles[target]][:8]
-    return {"steps": [{"tool": "explain", "titles": [titles[target]], "liked": liked}], "reply": None, "like": [],
-            "dislike": [], "expect": [], "n": None, "chit_chat": None}
+    return {"tool": "explain", "titles": [titles[target]], "liked": liked}

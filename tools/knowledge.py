@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
@@ -316,7 +316,7 @@ def select_knowledge(ctx: ToolContext, wants: Wants, candidates: Sequence[int], 
 
 
 # ---- for the reply writer ----------------------------------------------------------------------------------
-def wants_from_turn(ctx: ToolContext, plan: dict[str, Any], profile: dict[str, list[str]], bus: Bus) -> Wants:
+def wants_from_turn(ctx: ToolContext, plan: Mapping[str, Any], profile: dict[str, list[str]], bus: Bus) -> Wants:
     """The user's liked items and conditions as the agent knows them this turn (plan, profile, named seeds)."""
     liked_titles = [t for t in [*plan.get("like", []), *profile.get("like", [])] if not re.match(r"^[a-z_]\w*=", t)]
     ids, _ = resolve_titles(ctx, liked_titles[:12])
@@ -329,7 +329,7 @@ def wants_from_turn(ctx: ToolContext, plan: dict[str, Any], profile: dict[str, l
     return Wants(history, conds, [(a, b) for a, b in prof if ctx.domain.schema.get(a) is not None])
 
 
-def reply_knowledge(ctx: ToolContext, plan: dict[str, Any], profile: dict[str, list[str]], bus: Bus,
+def reply_knowledge(ctx: ToolContext, plan: Mapping[str, Any], profile: dict[str, list[str]], bus: Bus,
                     budget: int = REPLY_BUDGET) -> Knowledge:
     """Evidence for the items the reply recommends (no ranks: the list is already in order)."""
     if not bus.mapped:

@@ -90,6 +90,7 @@ def make_execute(deps: AgentDeps) -> Any:
         bus = run_steps(deps, plan.get("steps", []), s.mode, s.seed + state.get("attempts", 0), state.get("shown"))
         for note in state.get("plan_notes", []):
             bus.track.insert(0, {"tool": "plan-check", "input": {}, "output": note, "error": False, "visible": False})
+        bus.trim_fit()
         emit({"stage": "executed", "items": len(bus.mapped), "errors": len(bus.errors())})
         if s.rank != "tools" and bus.mapped:  # opt-in: the LLM re-ranks the tools' top candidates
             bus, calls = (gen_rank_bus if s.rank == "gen" else doke_rank_bus)(deps, state, bus)

@@ -11,9 +11,9 @@ from langchain_core.runnables import RunnableConfig
 from graph.deps import AgentDeps
 from graph.guard import guard_reply
 from graph.nodes.common import emit, history, last_user_text, user_texts
-from graph.state import State
+from graph.state import Plan, State
 from graph.understand import Request, read_conversation
-from graph.validate import repair_plan
+from graph.validate import Proposal, Reading, Repaired, repair_plan
 from models.llm import LLMConfigError, LLMOutputError, LLMUnavailable
 from prompts import template
 
@@ -52,6 +52,19 @@ def understood(req: Request) -> bool:
     return bool(req.titles) and not req.chit_chat
 
 
+def direct_plan(steps: list[dict[str, Any]] | None = None, reply: str | None = None,
+                chit_chat: str | None = None) -> Plan:
+    """A plan code decided before reading any conditions: an in-role refusal, small talk, a why-question."""
+    return Plan(steps=steps or [], reply=reply, like=[], dislike=[], expect=[], n=None, chit_chat=chit_chat)
+
+
+def read_plan(fixed: Repaired, req: Request, *, understood: bool, llm_down: str | None = None) -> Plan:
+    """The repaired plan plus what code read of the request (its conditions, count, language)."""
+    return Plan(steps=fixed.steps, reply=fixed.reply, like=fixed.like, dislike=fixed.dislike,
+                expect=[f"{c}={v}" for c, v in req.include], n=req.n, chit_chat=None if understood else req.chit_chat,
+                read=req.labels(), language=req.language, understood=understood, llm_down=llm_down)
+
+
 def make_plan(deps: AgentDeps) -> Any:
     from models.structured import structured_call
 
@@ -64,36 +77,35 @@ def make_plan(deps: AgentDeps) -> Any:
         refusal = guard_reply(message, deps.domain.config.item_word)  # off-topic / injection: in role, no tools
         if refusal is not None:
             emit({"stage": "planned", "steps": [], "direct": True})
-            return {"plan": {"steps": [], "reply": refusal, "like": [], "dislike": [], "expect": [], "n": None,
-                             "chit_chat": None}, "plan_notes": ["off-topic or injection: answered in role"], "attempts": attempt}
+            return {"plan": direct_plan(reply=refusal), "plan_notes": ["off-topic or injection: answered in role"],
+                    "attempts": attempt}
         if deps.code_small_talk:
             quick = reader.read_cached(message)
             if quick.chit_chat:  # greetings, thanks, "who are you": no LLM call needed
                 emit({"stage": "planned", "steps": [], "direct": True})
-                return {"plan": {"steps": [], "reply": None, "like": [], "dislike": [], "expect": [], "n": None,
-                                 "chit_chat": quick.chit_chat}, "plan_notes": ["small talk answered in code"],
+                return {"plan": direct_plan(chit_chat=quick.chit_chat), "plan_notes": ["small talk answered in code"],
                         "attempts": attempt}
         profile = state.get("profile") or {}
         if not state.get("critiques"):  # "why did you recommend X?": the explain tool, planned in code
-            from tools.explain import why_plan
+            from tools.explain import why_step
 
-            why = why_plan(message, deps.tools(), texts[:-1], profile)
+            why = why_step(message, deps.tools(), texts[:-1], profile)
             if why is not None:
                 emit({"stage": "planned", "steps": ["explain"], "direct": False})
-                return {"plan": why, "plan_notes": ["a why-question: explained from computed facts (planned in code)"],
+                return {"plan": direct_plan(steps=[why]),
+                        "plan_notes": ["a why-question: explained from computed facts (planned in code)"],
                         "attempts": attempt}
         hints, ages = read_conversation(reader, texts)
+        reading = Reading(hints, ages, texts, profile, message)
         if deps.code_plans and not state.get("critiques") and understood(hints):
-            fixed = repair_plan([], None, [], [], hints, ages, deps.domain, texts, profile, message)
-            fixed.notes.insert(0, "planned in code: every part of the request was understood without the LLM")
             titles = deps.domain.titles
-            excluded = [v for _, v in hints.exclude]
-            plan_dict = {"steps": fixed.steps, "reply": None, "like": [titles[i] for i in hints.titles],
-                         "dislike": [titles[i] for i in hints.avoid_titles] + excluded,
-                         "expect": [f"{c}={v}" for c, v in hints.include], "n": hints.n, "chit_chat": None,
-                         "read": hints.labels(), "language": hints.language, "understood": True}
+            fixed = repair_plan(Proposal(), reading, deps.domain)
+            fixed.notes.insert(0, "planned in code: every part of the request was understood without the LLM")
+            fixed.reply = None  # what the user likes and rejects is what code read, titles and excluded values
+            fixed.like = [titles[i] for i in hints.titles]
+            fixed.dislike = [titles[i] for i in hints.avoid_titles] + [v for _, v in hints.exclude]
             emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": False})
-            return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt}
+            return {"plan": read_plan(fixed, hints, understood=True), "plan_notes": fixed.notes, "attempts": attempt}
         calls = state.get("llm_calls", 0) + 1
         down = ""
         try:
@@ -109,18 +121,15 @@ def make_plan(deps: AgentDeps) -> Any:
         else:
             note = ""
         if raw is None:
-            fixed = repair_plan([], None, [], [], hints, ages, deps.domain, texts, profile, message)
+            fixed = repair_plan(Proposal(), reading, deps.domain)
             fixed.notes.insert(0, note)
             if down and not fixed.steps:  # nothing code could act on: the error is the honest answer
                 return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": down}
         else:
-            fixed = repair_plan([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike, hints, ages,
-                                deps.domain, texts, profile, message)
-        expect = [f"{c}={v}" for c, v in hints.include]
-        plan_dict = {"steps": fixed.steps, "reply": fixed.reply, "like": fixed.like, "dislike": fixed.dislike,
-                     "expect": expect, "n": hints.n, "chit_chat": hints.chit_chat, "read": hints.labels(),
-                     "language": hints.language, "understood": False, "llm_down": down or None}
+            proposal = Proposal([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike)
+            fixed = repair_plan(proposal, reading, deps.domain)
         emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": fixed.is_direct})
-        return {"plan": plan_dict, "plan_notes": fixed.notes, "attempts": attempt, "llm_calls": calls}
+        return {"plan": read_plan(fixed, hints, understood=False, llm_down=down or None), "plan_notes": fixed.notes,
+                "attempts": attempt, "llm_calls": calls}
 
     return plan

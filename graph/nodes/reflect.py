@@ -15,7 +15,7 @@ from pydantic import Field
 from graph.deps import AgentDeps
 from graph.nodes.common import emit, last_user_text
 from graph.nodes.plan import RELAX
-from graph.state import State
+from graph.state import Plan, State
 from models.llm import LLMError
 from prompts import load, template
 from tools.bus import Bus
@@ -27,12 +27,12 @@ class Critique(Args):
     advice: Annotated[str, Field(max_length=300)] = ""
 
 
-def quality(bus: Bus, plan: dict[str, Any]) -> float:
+def quality(bus: Bus, plan: Plan) -> float:
     """Higher is better: items or facts delivered, minus failures."""
     return len(bus.mapped) + min(len(bus.rows), 5) - 3 * len(bus.errors()) + (1 if plan.get("reply") else 0)
 
 
-def rule_critique(bus: Bus, plan: dict[str, Any]) -> str | None:
+def rule_critique(bus: Bus, plan: Plan) -> str | None:
     steps = plan.get("steps", [])
     recommending = any(s["tool"] == "map" for s in steps)
     for t in bus.errors():

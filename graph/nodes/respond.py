@@ -14,7 +14,7 @@ from graph.context import CHOICES, Context
 from graph.deps import AgentDeps
 from graph.guard import inert, leaks_prompt, strip_controls
 from graph.nodes.common import emit, history, last_user_text, text_of
-from graph.state import State
+from graph.state import Plan, State
 from models.catalog import LIST_SEP
 from models.llm import LLMError
 from prompts import load, template
@@ -53,14 +53,14 @@ def _short_reason(row: dict[str, Any]) -> str:
     return _describe(row, 3)[:100]
 
 
-def _match_args(plan: dict[str, Any]) -> Any:
+def _match_args(plan: Plan) -> Any:
     from tools.match import MatchArgs
 
     step = next((s for s in plan.get("steps", []) if s.get("tool") == "match"), None)
     return MatchArgs.model_validate({k: v for k, v in step.items() if k != "tool"}) if step else None
 
 
-def _reasons(deps: AgentDeps, plan: dict[str, Any], rows: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], int]:
+def _reasons(deps: AgentDeps, plan: Plan, rows: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], int]:
     """(title, why) per item from the tools' facts: the stated conditions it meets, then what it misses;
     and how many items miss something. Only fields with values are shown."""
     from tools.match import unmet
@@ -102,7 +102,7 @@ def in_role(text: str) -> bool:
     return not leaks_prompt(text, load("plan_system"), load("reply_system"), load("critic_system"))
 
 
-def _evidence(deps: AgentDeps, s: Context, plan: dict[str, Any], state: State,
+def _evidence(deps: AgentDeps, s: Context, plan: Plan, state: State,
               bus: Bus) -> tuple[str, dict[int, str]]:
     """Knowledge facts about the shown items (tools/knowledge.py) as data lines, and the liked items they name."""
     if not bus.mapped:
@@ -146,20 +146,21 @@ def make_respond(deps: AgentDeps) -> Any:
         if state.get("error"):
             msg = f"I could not think this through: {state['error']}"
             return {"messages": [AIMessage(msg)], "items": []}
-        plan = state.get("plan") or (state.get("best") or {}).get("plan") or {}
         best = state.get("best")
+        plan: Plan = state.get("plan") or (best["plan"] if best is not None else {})
         bus = Bus.from_dict(state.get("bus"))
         if best is not None and (state.get("plan") is None or len(state.get("critiques", [])) >= state.get("attempts", 0)):
             bus, plan = Bus.from_dict(best["bus"]), best["plan"]  # retries ran out: answer from the best try
+        reply = plan.get("reply")
         if not plan.get("steps") and state.get("plan") is not None and (
-                not plan.get("reply") or plan.get("chit_chat") in ("greeting", "identity", "thanks")):
+                not reply or plan.get("chit_chat") in ("greeting", "identity", "thanks")):
             text = SMALL_TALK.get(plan.get("chit_chat") or "", GREETING)
-            if plan.get("reply") and plan.get("chit_chat") in ("greeting", None):
-                g = check_reply(plan["reply"], {}, deps.domain.resolver)
+            if reply and plan.get("chit_chat") in ("greeting", None):
+                g = check_reply(reply, {}, deps.domain.resolver)
                 text = g.text if g.text and not g.invented and in_role(g.text) else text
             return {"messages": [AIMessage(text.format(item=word))], "items": []}
-        if plan.get("reply") and not plan.get("steps"):
-            g = check_reply(plan["reply"], {}, deps.domain.resolver)
+        if reply and not plan.get("steps"):
+            g = check_reply(reply, {}, deps.domain.resolver)
             text = g.text if g.text and not g.invented and in_role(g.text) else FALLBACK_DIRECT.format(item=word)
             return {"messages": [AIMessage(strip_controls(text))], "items": [], "invented": g.invented}
         if not plan:

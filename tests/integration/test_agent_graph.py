@@ -117,6 +117,26 @@ def test_conditions_carry_over_between_turns(ml_domain_indexed, tmp_path: Path) 
     assert all("Horror" in items.loc[i["iid"], "genres"] for i in st["items"])
 
 
+def test_each_message_is_read_once_and_the_plan_is_typed(ml_domain_indexed, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Three turns: the understanding code reads each user message once (later turns reuse the reading), and
+    the plan in the state carries every field of graph.state.Plan."""
+    from graph.state import Plan
+    from graph.understand.reading import Reader
+
+    read: list[str] = []
+    real = Reader.read
+    monkeypatch.setattr(Reader, "read", lambda self, text: read.append(text) or real(self, text))
+    rank_only = {"steps": [{"tool": "rank", "by": "popularity", "prefer": [], "avoid": []}]}
+    agent = make(ml_domain_indexed, tmp_path, ScriptedLLM(plans=[rank_only] * 3))
+    said = ["I want a comedy", "from the 90s please", "maybe something with time travel"]
+    for text in said:
+        st = agent.ask(text, "t-once", "ida")
+    assert sorted(read) == sorted(said), read
+    assert set(st["plan"]) == set(Plan.__annotations__), sorted(st["plan"])
+    bus = st["bus"]  # the checkpointed bus keeps the fit of the items still in play, not of all matched
+    assert bus["fit"] and set(bus["fit"]) <= {str(i) for i in bus["candidates"] + bus["mapped"]}
+
+
 def test_tool_error_then_fixed_plan(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = {"steps": [{"tool": "sql", "query": "DROP TABLE items"}]}
     good = {"steps": [{"tool": "sql", "query": "SELECT count(*) AS n FROM items WHERE year = 1995"}]}
