@@ -64,7 +64,7 @@ def evaluate_plans(deps: AgentDeps, requests: list[dict[str, str]]) -> PlanQuali
     for req in requests:
         text, family = req["request"], req["family"]
         state: State = {"messages": [HumanMessage(text)], "profile": {},
-                                 "demos": deps.demos.select(text, deps.n_demos) if deps.demos else []}
+                        "demos": deps.demos.select(text, deps.n_demos) if deps.demos else []}
         q.n += 1
         t = time.perf_counter()
         try:

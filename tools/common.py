@@ -51,5 +51,5 @@ def item_values(ctx: ToolContext, iid: int, col: str) -> list[str]:
 
 
 def list_columns(ctx: ToolContext) -> list[str]:
-    """The list columns small enough to talk about (genres, kinds), not free-tag clouds."""
+    """The list columns with a small closed vocabulary (at most 200 values), not free-tag clouds."""
     return [c.name for c in ctx.domain.schema.columns if c.kind == "list" and c.values and len(c.values) <= 200]

@@ -101,7 +101,7 @@ def make_plan(deps: AgentDeps) -> Any:
             titles = deps.domain.titles
             fixed = repair_plan(Proposal(), reading, deps.domain)
             fixed.notes.insert(0, "planned in code: every part of the request was understood without the LLM")
-            fixed.reply = None  # what the user likes and rejects is what code read, titles and excluded values
+            # what the user likes and rejects is what code read: the named titles and the excluded values
             fixed.like = [titles[i] for i in hints.titles]
             fixed.dislike = [titles[i] for i in hints.avoid_titles] + [v for _, v in hints.exclude]
             emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": False})
