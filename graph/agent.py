@@ -113,8 +113,11 @@ def make_deps(domain: Domain, llm: BaseChatModel, memory_path: Path | None = Non
     set_query_threads()
     embedder = get_embedder()
     profiles = ProfileStore(embedder, path=(memory_path or memory_dir()) / "chroma")
-    demo_store = DemoStore(domain, embedder) if demos else None
-    return AgentDeps(domain, llm, profiles, demo_store, critic=critic, use_models=use_models)
+    deps = AgentDeps(domain, llm, profiles, None, critic=critic, use_models=use_models)
+    if demos and deps.demo_mode == "nearest":  # prefix mode needs no store: every demo is in the prompt
+        deps.demos = DemoStore(domain, embedder)
+    deps.warm_planner()
+    return deps
 
 
 def make_agent(domain_path: str | Path, llm: BaseChatModel | None = None, artifacts: str | Path | None = None,

@@ -6,20 +6,27 @@ node opens clients or loads models on its own.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from graph.plan_schema import make_plan_model, plan_tools
 from graph.understand import Reader
-from memory.demos import DemoStore
+from memory.demos import DemoStore, load_demos
 from memory.profile import ProfileStore
 from models.domain import Domain
 from prompts import load
 from tools.context import ToolContext
+
+log = logging.getLogger("interec.graph")
+DEMO_MODES = ("prefix", "nearest")
 
 
 @dataclass
@@ -30,15 +37,25 @@ class AgentDeps:
     demos: DemoStore | None = None
     critic: str = "rules"  # rules | llm (an extra LLM call that reviews each attempt)
     max_attempts: int = 3
-    history_turns: int = 3  # user/assistant exchanges shown to the LLM
+    history_turns: int = 3  # earlier user messages the planner sees (its prompt holds no replies)
     n_demos: int = 3
+    # where the planner's worked examples go. "prefix": every demo the domain supports, after the system prompt,
+    # the same each call, so the server's prompt cache keeps them (a local model re-reads only the turn's own
+    # text). "nearest": the n_demos most similar to the message, chosen per turn (RecAI's dynamic
+    # demonstrations; ~200 more prompt tokens a call that no cache can reuse: 5-8 s on 2 cores). INTEREC_DEMOS.
+    demo_mode: str = field(default_factory=lambda: os.environ.get("INTEREC_DEMOS", "prefix"))
     use_models: bool = True
     code_small_talk: bool = True  # answer greetings / thanks / "who are you" without an LLM call
     code_plans: bool = True  # plan fully understood requests in code (see graph/nodes/plan.py: understood)
     # who writes recommendation lists: "template" (code, from the tools' facts: no LLM call, seconds faster on
     # a local model) or "llm" (the reply writer prompt, checked against the catalog). INTEREC_REPLY_WRITER.
     writer: str = field(default_factory=lambda: os.environ.get("INTEREC_REPLY_WRITER", "template"))
+    warming: threading.Thread | None = field(default=None, repr=False)  # the prefix warm-up, while it runs
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.demo_mode not in DEMO_MODES:
+            raise ValueError(f"demo mode must be one of {', '.join(DEMO_MODES)} (got {self.demo_mode!r}; INTEREC_DEMOS)")
 
     def tools(self, mode: str = "accuracy", seed: int = 0) -> ToolContext:
         """A light per-turn context; vectors, index and models are loaded once and shared."""
@@ -58,6 +75,34 @@ class AgentDeps:
     @cached_property
     def plan_model(self) -> Any:
         return make_plan_model(self.domain.schema)
+
+    @cached_property
+    def plan_prefix(self) -> list[BaseMessage]:
+        """The stable head of every plan prompt: system text, then the worked examples in prefix mode."""
+        msgs: list[BaseMessage] = [SystemMessage(self.plan_system)]
+        if self.demo_mode == "prefix":
+            for demo in load_demos(self.domain):
+                msgs += [HumanMessage(demo["request"]), AIMessage(json.dumps(demo["plan"], separators=(",", ":")))]
+        return msgs
+
+    def warm_planner(self) -> threading.Thread | None:
+        """Have the embedded model read the plan prefix now, in the background, so the user's first request
+        reuses it from the server's cache (the prefix costs ~50 s on 2 cores once per process). Remote
+        endpoints are left alone: a call there costs money and their caches are their own."""
+        if getattr(self.llm, "interec_provider", None) != "local":
+            return None
+
+        def run() -> None:
+            try:
+                self.llm.bind(max_tokens=1).invoke([*self.plan_prefix, HumanMessage("hello")],
+                                                   config={"tags": ["nostream", "warm-up"], "run_name": "plan_warm_up"})
+            except Exception as e:  # noqa: BLE001 - only a head start: the first real call reads the prefix itself
+                log.info("plan prefix warm-up failed: %s", e)
+
+        thread = threading.Thread(target=run, name="plan-warm-up", daemon=True)
+        thread.start()
+        self.warming = thread
+        return thread
 
     @cached_property
     def plan_system(self) -> str:

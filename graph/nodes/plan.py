@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from graph.deps import AgentDeps
 from graph.guard import guard_reply
-from graph.nodes.common import emit, history, last_user_text, user_texts
+from graph.nodes.common import emit, last_user_text, user_texts
 from graph.state import Plan, State
 from graph.understand import Request, read_conversation
 from graph.validate import Proposal, Reading, Repaired, repair_plan
@@ -21,15 +21,16 @@ RELAX = "Nothing matched all conditions"
 
 
 def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessage]:
-    """Stable system prompt first (the local server caches it), per-turn content after it."""
-    msgs: list[BaseMessage] = [SystemMessage(deps.plan_system)]
-    for demo in reversed(state.get("demos", [])):  # most similar last: small models copy the nearest example
+    """The stable prefix first (the server caches it), then this turn's content, oldest first: the conversation
+    so far only grows, so consecutive turns of a thread share their prompt up to the new exchange."""
+    msgs: list[BaseMessage] = list(deps.plan_prefix)
+    for demo in reversed(state.get("demos", [])):  # nearest mode: most similar last, small models copy it
         msgs.append(HumanMessage(demo["request"]))
         msgs.append(AIMessage(json.dumps(demo["plan"], separators=(",", ":"))))
     parts = []
-    hist = history(state.get("messages", []), deps.history_turns)
-    if hist:
-        parts.append(f"Conversation so far:\n{hist}")
+    earlier = user_texts(state.get("messages", []))[:-1][-deps.history_turns:]
+    if earlier:  # the user's words only: repair keeps no title the user did not say, so replies would add nothing
+        parts.append(template("plan_earlier").format(lines="\n".join(f"- {t[:300]}" for t in earlier)))
     profile = state.get("profile") or {}
     likes = [x.replace("=", ": ") for x in profile.get("like", [])[-8:]]
     dislikes = [x.replace("=", ": ") for x in profile.get("dislike", [])[-8:]]
