@@ -115,4 +115,5 @@ def run_map(ctx: ToolContext, bus: Bus, args: MapArgs) -> str:
 
 RANK = ToolSpec("rank", "rank", "order candidates by popularity, similarity or the user's preference",
                 lambda s: RankArgs, run_rank)
-MAP = ToolSpec("map", "map", "how many items to show (default 5)", lambda s: MapArgs, run_map)
+MAP = ToolSpec("map", "map", "how many items to show (default 5)", lambda s: MapArgs, run_map,
+               in_plan=False)  # code appends it with the count the user asked for

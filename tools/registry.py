@@ -6,10 +6,12 @@ a tool is one module and one entry there. Tools never call the LLM.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from annotated_types import MaxLen
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, create_model
 
@@ -35,11 +37,15 @@ class ToolSpec:
     run: Callable[[ToolContext, Bus, Any], str]  # mutates the bus, returns a short output for the track
     in_plan: bool = True  # False: appended by code (map) or internal
 
-    def step_model(self, schema: TableSchema) -> type[BaseModel]:
-        """The plan-step variant: {"tool": "<name>", ...args}."""
+    def step_model(self, schema: TableSchema, max_items: Mapping[str, int] | None = None) -> type[BaseModel]:
+        """The plan-step variant: {"tool": "<name>", ...args}; `max_items` tightens list fields for the planner
+        only (every item is generated tokens), not for other callers of the tool."""
         args = self.make_args(schema)
         fields: dict[str, Any] = {"tool": (Literal[self.name], ...)}
         for fname, f in args.model_fields.items():
+            if max_items and fname in max_items:
+                f = copy.copy(f)
+                f.metadata = [m for m in f.metadata if not isinstance(m, MaxLen)] + [MaxLen(max_items[fname])]
             fields[fname] = (f.annotation, f)
         return create_model(f"{self.name.title().replace('_', '')}Step", __base__=Args, **fields)
 

@@ -1,0 +1,143 @@
+"""The plan prompt is laid out for the server's prompt cache: a stable head, then only the turn's own text.
+
+A local model on 2 cores reads ~30 prompt tokens a second, so every token the cache cannot reuse costs the
+turn ~30 ms (benchmarks/RESULTS.md, "The plan call's prompt, cached").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import ValidationError
+
+from graph.deps import AgentDeps
+from graph.nodes.plan import plan_messages
+from graph.plan_schema import MAX_CONDITIONS, MAX_LIKES, MAX_SEEDS, plan_tools
+from memory.demos import load_demos
+from models.structured import json_schema_for
+from prompts import template
+
+REPLY = ("Here are movies that fit what you asked for:\n1. Heat (1995) (genres: Action, Crime; year: 1995; "
+         "tags: heist, los angeles)\n2. Casino (1995) (genres: Crime, Drama; year: 1995; tags: gambling)\n"
+         "3. Ronin (1998) (genres: Action, Thriller; year: 1998)")
+
+
+def _deps(domain: Any, **kw: Any) -> AgentDeps:
+    return AgentDeps(domain, llm=None, profiles=None, **kw)  # type: ignore[arg-type]
+
+
+def _text(m: BaseMessage) -> str:
+    return str(m.content)
+
+
+def test_the_prefix_holds_every_demo_and_is_the_same_for_every_turn(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    deps = _deps(ml_domain)
+    demos = load_demos(ml_domain)
+    assert len(demos) >= 10
+    head = deps.plan_prefix
+    assert isinstance(head[0], SystemMessage) and len(head) == 1 + 2 * len(demos)
+    assert [_text(m) for m in head[1::2]] == [d["request"] for d in demos]
+    assert [json.loads(_text(m)) for m in head[2::2]] == [d["plan"] for d in demos]
+    a = plan_messages(deps, {"messages": [HumanMessage("a western")]}, "a western")
+    b = plan_messages(deps, {"messages": [HumanMessage("hi"), AIMessage(REPLY), HumanMessage("no sequels")],
+                             "profile": {"like": ["genres=Crime"]}, "critiques": ["nothing matched"]}, "no sequels")
+    assert a[:-1] == head and b[:-1] == head  # all of a turn's own content is in its one last message
+    assert _text(a[-1]) == "a western"
+
+
+def test_consecutive_turns_share_the_prompt_up_to_the_new_exchange(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    deps = _deps(ml_domain)
+    said = ["a crime movie with a heist", "something lighter", "from the 2000s"]
+    msgs: list[Any] = []
+    prompts = []
+    for text in said:
+        msgs.append(HumanMessage(text))
+        prompts.append(_text(plan_messages(deps, {"messages": list(msgs)}, text)[-1]))
+        msgs.append(AIMessage(REPLY))
+    second, third = prompts[1], prompts[2]
+    shared = second.split("\n\nRequest:")[0]  # the conversation so far, as the second turn saw it
+    assert third.startswith(shared + "\n")
+    assert third.endswith("Request: from the 2000s")
+
+
+def test_the_planner_sees_the_users_earlier_words_not_the_replies(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    deps = _deps(ml_domain)
+    msgs: list[Any] = [HumanMessage(f"request {i}") for i in range(5)]
+    msgs = [m for h in msgs for m in (h, AIMessage(REPLY))][:-1]
+    last = _text(plan_messages(deps, {"messages": msgs}, "request 4")[-1])
+    assert "Heat" not in last and "genres" not in last  # repair keeps no title the user did not say
+    kept = [f"request {i}" for i in range(4)][-deps.history_turns:]
+    assert last == template("plan_earlier").format(lines="\n".join(f"- {t}" for t in kept)) + "\n\nRequest: request 4"
+
+
+def test_nearest_mode_puts_the_chosen_demos_after_the_head(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    deps = _deps(ml_domain, demo_mode="nearest")
+    assert len(deps.plan_prefix) == 1
+    demo = {"request": "a heist", "plan": {"steps": [{"tool": "retrieve", "query": "heist"}]}}
+    msgs = plan_messages(deps, {"messages": [HumanMessage("x")], "demos": [demo]}, "x")
+    assert [_text(m) for m in msgs[1:]] == ["a heist", '{"steps":[{"tool":"retrieve","query":"heist"}]}', "x"]
+
+
+def test_an_unknown_demo_mode_is_a_clear_error(ml_domain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INTEREC_DEMOS", "closest")
+    with pytest.raises(ValueError, match="demo mode must be one of prefix, nearest .*INTEREC_DEMOS"):
+        _deps(ml_domain)
+
+
+def test_the_planner_does_not_write_the_count_code_reads() -> None:
+    assert "map" not in {t.name for t in plan_tools()}
+    for line in (Path(__file__).parents[2] / "prompts" / "demos" / "core.jsonl").read_text().splitlines():
+        plan = json.loads(line)["plan"]
+        assert "map" not in {s["tool"] for s in plan["steps"]}
+        assert all(len(s.get("where", [])) <= MAX_CONDITIONS for s in plan["steps"])  # demos fit the schema
+
+
+def test_the_plan_schema_is_lean_for_the_planner_only(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    deps = _deps(ml_domain)
+    schema = json_schema_for(deps.plan_model, all_required=False)
+    assert '"const": "map"' not in json.dumps(schema) and '"const": "rank"' in json.dumps(schema)
+    [filt] = [v for v in schema["properties"]["steps"]["items"]["anyOf"] if v["properties"]["tool"]["const"] == "filter"]
+    assert filt["properties"]["where"]["maxItems"] == MAX_CONDITIONS
+    assert schema["properties"]["like"]["maxItems"] == MAX_LIKES
+    steps = {v["properties"]["tool"]["const"]: v["properties"] for v in schema["properties"]["steps"]["items"]["anyOf"]}
+    assert steps["similar"]["titles"]["maxItems"] == steps["rank"]["avoid"]["maxItems"] == MAX_SEEDS
+    assert steps["store"]["titles"]["maxItems"] > MAX_SEEDS  # "which of these five?" lists every candidate
+    with pytest.raises(ValidationError):
+        deps.plan_model.model_validate({"steps": [{"tool": "filter", "where": [
+            {"col": "year", "op": ">", "val": y} for y in (1990, 1991, 1992, 1993)]}]})
+    [tool] = [t for t in plan_tools() if t.name == "filter"]  # other callers of the tool keep its own limit
+    assert tool.make_args(ml_domain.schema).model_json_schema()["properties"]["where"]["maxItems"] > MAX_CONDITIONS
+
+
+class _Recorder:
+    """Stands in for the local chat model: records what the warm-up sends."""
+
+    interec_provider = "local"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, Any], list[BaseMessage]]] = []
+
+    def bind(self, **kw: Any) -> Any:
+        outer = self
+
+        class _Bound:
+            def invoke(self, messages: list[BaseMessage], config: Any = None) -> None:
+                outer.calls.append((kw, messages))
+
+        return _Bound()
+
+
+def test_warm_up_reads_the_prefix_once_on_the_local_model_only(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    rec = _Recorder()
+    deps = AgentDeps(ml_domain, llm=rec, profiles=None)  # type: ignore[arg-type]
+    thread = deps.warm_planner()
+    assert thread is not None
+    thread.join(10)
+    [(kw, sent)] = rec.calls
+    assert kw == {"max_tokens": 1} and sent[:-1] == deps.plan_prefix
+    rec.interec_provider = "openai"
+    assert deps.warm_planner() is None and len(rec.calls) == 1
