@@ -153,8 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-index", action="store_true", help="skip the embedding index")
     p.add_argument("--no-train", action="store_true", help="skip training the popularity, ItemCF and SASRec models")
     p.add_argument("--train", choices=["now", "background", "none"], default="now",
-                   help="popularity and ItemCF always train now; background: SASRec trains in a separate "
-                        "low-priority process so the chat can start (it uses similarity until SASRec is ready)")
+                   help="now: popularity, ItemCF and SASRec before the build returns; background: popularity and "
+                        "ItemCF now, SASRec in a separate low-priority process so the chat can start (it uses "
+                        "similarity until SASRec is ready); none: no models (as --no-train)")
     p.add_argument("--full-index", action="store_true", help="re-embed every item instead of only the changed rows")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--strict", action="store_true",
