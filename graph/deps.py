@@ -87,15 +87,22 @@ class AgentDeps:
 
     def warm_planner(self) -> threading.Thread | None:
         """Have the embedded model read the plan prefix now, in the background, so the user's first request
-        reuses it from the server's cache (the prefix costs ~50 s on 2 cores once per process). Remote
-        endpoints are left alone: a call there costs money and their caches are their own."""
+        reuses it from the server's cache. Reading it costs ~50 s on 2 cores, so the result is saved to disk
+        and later processes load it instead. Remote endpoints are left alone: a call there costs money and
+        their caches are their own."""
         if getattr(self.llm, "interec_provider", None) != "local":
             return None
 
         def run() -> None:
+            from models.local_llm import slot_cache, slot_name
+
+            name = slot_name("plan", json.dumps([[m.type, m.content] for m in self.plan_prefix]))
             try:
+                if slot_cache(name, "restore"):  # read on this machine before: loaded in well under a second
+                    return
                 self.llm.bind(max_tokens=1).invoke([*self.plan_prefix, HumanMessage("hello")],
                                                    config={"tags": ["nostream", "warm-up"], "run_name": "plan_warm_up"})
+                slot_cache(name, "save")
             except Exception as e:  # noqa: BLE001 - only a head start: the first real call reads the prefix itself
                 log.info("plan prefix warm-up failed: %s", e)
 

