@@ -176,12 +176,13 @@ def ensure_local_server(settings: LLMSettings | None = None) -> LocalServer:
         p.ui = False
         p.endpoint_metrics = True  # llama.cpp's own token/s counters, read by local_server_metrics()
         p.offline = True
-        slots: Path | None = s.cache_dir / SLOTS_DIR
+        slots_dir = s.cache_dir / SLOTS_DIR
+        slots: Path | None = slots_dir
         try:  # saved prompt caches: a stable prefix read once on this machine, not once per process
-            slots.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
-            p.slot_save_path = f"{slots}{os.sep}"  # llama.cpp joins path and file name as strings
+            slots_dir.mkdir(parents=True, exist_ok=True)
+            p.slot_save_path = f"{slots_dir}{os.sep}"  # llama.cpp joins path and file name as strings
         except OSError as exc:
-            log.info("no saved prompt caches (%s): %s", slots, exc)
+            log.info("no saved prompt caches (%s): %s", slots_dir, exc)
             slots = None
         p.verbosity = 3 if log.isEnabledFor(logging.DEBUG) else 1  # llama.cpp: 1 = errors only
         started = time.monotonic()
