@@ -131,13 +131,31 @@ class _Recorder:
         return _Bound()
 
 
-def test_warm_up_reads_the_prefix_once_on_the_local_model_only(ml_domain) -> None:  # type: ignore[no-untyped-def]
+def test_warm_up_reads_the_prefix_once_on_the_local_model_only(ml_domain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from models import local_llm
+
+    saved: dict[str, int] = {}
+    asked: list[tuple[str, str]] = []
+
+    def fake_slot_cache(name: str, action: str) -> int:  # a real server may be running in this process
+        asked.append((name, action))
+        if action == "save":
+            saved[name] = 1600
+        return saved.get(name, 0)
+
+    monkeypatch.setattr(local_llm, "slot_cache", fake_slot_cache)
     rec = _Recorder()
     deps = AgentDeps(ml_domain, llm=rec, profiles=None)  # type: ignore[arg-type]
     thread = deps.warm_planner()
     assert thread is not None
     thread.join(10)
-    [(kw, sent)] = rec.calls
+    [(kw, sent)] = rec.calls  # nothing saved yet: the model reads the prefix, then it is saved
     assert kw == {"max_tokens": 1} and sent[:-1] == deps.plan_prefix
+    name = asked[0][0]
+    assert asked == [(name, "restore"), (name, "save")] and name.startswith("plan-")
+    second = deps.warm_planner()  # a later start: loaded from the saved file, no model call
+    assert second is not None
+    second.join(10)
+    assert len(rec.calls) == 1 and asked[-1] == (name, "restore")
     rec.interec_provider = "openai"
     assert deps.warm_planner() is None and len(rec.calls) == 1
