@@ -29,6 +29,12 @@ log = logging.getLogger("interec.graph")
 DEMO_MODES = ("prefix", "nearest")
 
 
+def demo_messages(demos: list[dict[str, Any]]) -> list[BaseMessage]:
+    """Worked examples as the chat turns the planner copies: the request, then its plan as compact JSON."""
+    return [m for d in demos
+            for m in (HumanMessage(d["request"]), AIMessage(json.dumps(d["plan"], separators=(",", ":"))))]
+
+
 @dataclass
 class AgentDeps:
     domain: Domain
@@ -79,11 +85,8 @@ class AgentDeps:
     @cached_property
     def plan_prefix(self) -> list[BaseMessage]:
         """The stable head of every plan prompt: system text, then the worked examples in prefix mode."""
-        msgs: list[BaseMessage] = [SystemMessage(self.plan_system)]
-        if self.demo_mode == "prefix":
-            for demo in load_demos(self.domain):
-                msgs += [HumanMessage(demo["request"]), AIMessage(json.dumps(demo["plan"], separators=(",", ":")))]
-        return msgs
+        demos = load_demos(self.domain) if self.demo_mode == "prefix" else []
+        return [SystemMessage(self.plan_system), *demo_messages(demos)]
 
     def warm_planner(self) -> threading.Thread | None:
         """Have the embedded model read the plan prefix now, in the background, so the user's first request

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from graph.deps import AgentDeps
+from graph.deps import AgentDeps, demo_messages
 from graph.guard import guard_reply
 from graph.nodes.common import emit, last_user_text, user_texts
 from graph.state import Plan, State
@@ -23,10 +22,8 @@ RELAX = "Nothing matched all conditions"
 def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessage]:
     """The stable prefix first (the server caches it), then this turn's content, oldest first: the conversation
     so far only grows, so consecutive turns of a thread share their prompt up to the new exchange."""
-    msgs: list[BaseMessage] = list(deps.plan_prefix)
-    for demo in reversed(state.get("demos", [])):  # nearest mode: most similar last, small models copy it
-        msgs.append(HumanMessage(demo["request"]))
-        msgs.append(AIMessage(json.dumps(demo["plan"], separators=(",", ":"))))
+    # nearest mode: the chosen demos follow the prefix, most similar last (small models copy the nearest one)
+    msgs: list[BaseMessage] = [*deps.plan_prefix, *demo_messages(list(reversed(state.get("demos", []))))]
     parts = []
     earlier = user_texts(state.get("messages", []))[:-1][-deps.history_turns:]
     if earlier:  # the user's words only: repair keeps no title the user did not say, so replies would add nothing
