@@ -15,6 +15,7 @@ from langchain_core.messages import HumanMessage
 
 from graph.deps import AgentDeps
 from graph.nodes.plan import plan_messages
+from graph.plan_schema import plan_steps
 from graph.state import State
 from graph.understand import read_conversation
 from graph.validate import Proposal, Reading, repair_plan
@@ -75,7 +76,7 @@ def evaluate_plans(deps: AgentDeps, requests: list[dict[str, str]]) -> PlanQuali
             continue
         q.seconds.append(time.perf_counter() - t)
         q.valid += 1
-        raw_steps = [s.model_dump() for s in raw.steps]
+        raw_steps = plan_steps(raw, deps.domain.schema)
         hints, ages = read_conversation(deps.reader, [text])
         fixed = repair_plan(Proposal(raw_steps, raw.reply, raw.like, raw.dislike),
                             Reading(hints, ages, [text], {}, text), deps.domain)

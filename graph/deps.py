@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from graph.plan_schema import make_plan_model, plan_tools
+from graph.plan_schema import compact_conditions, make_plan_model, plan_tools
 from graph.understand import Reader
 from memory.demos import DemoStore, load_demos
 from memory.profile import ProfileStore
@@ -30,9 +30,10 @@ DEMO_MODES = ("prefix", "nearest")
 
 
 def demo_messages(demos: list[dict[str, Any]]) -> list[BaseMessage]:
-    """Worked examples as the chat turns the planner copies: the request, then its plan as compact JSON."""
-    return [m for d in demos
-            for m in (HumanMessage(d["request"]), AIMessage(json.dumps(d["plan"], separators=(",", ":"))))]
+    """Worked examples as the chat turns the planner copies: the request, then its plan as compact JSON, with
+    filter conditions as the "<col> <op> <val>" strings the planner should write."""
+    return [m for d in demos for m in (HumanMessage(d["request"]),
+                                       AIMessage(json.dumps(compact_conditions(d["plan"]), separators=(",", ":"))))]
 
 
 @dataclass

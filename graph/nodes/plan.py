@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from graph.deps import AgentDeps, demo_messages
 from graph.guard import guard_reply
 from graph.nodes.common import emit, last_user_text, user_texts
+from graph.plan_schema import plan_steps
 from graph.state import Plan, State
 from graph.understand import Request, read_conversation
 from graph.validate import Proposal, Reading, Repaired, repair_plan
@@ -124,7 +125,7 @@ def make_plan(deps: AgentDeps) -> Any:
             if down and not fixed.steps:  # nothing code could act on: the error is the honest answer
                 return {"plan": None, "attempts": attempt, "llm_calls": calls, "error": down}
         else:
-            proposal = Proposal([s.model_dump() for s in raw.steps], raw.reply, raw.like, raw.dislike)
+            proposal = Proposal(plan_steps(raw, deps.domain.schema), raw.reply, raw.like, raw.dislike)
             fixed = repair_plan(proposal, reading, deps.domain)
         emit({"stage": "planned", "steps": [s["tool"] for s in fixed.steps], "direct": fixed.is_direct})
         return {"plan": read_plan(fixed, hints, understood=False, llm_down=down or None), "plan_notes": fixed.notes,

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from graph.deps import AgentDeps
 from graph.nodes.plan import plan_messages
-from graph.plan_schema import MAX_CONDITIONS, MAX_LIKES, MAX_SEEDS, plan_tools
+from graph.plan_schema import MAX_CONDITIONS, MAX_LIKES, MAX_SEEDS, compact_conditions, plan_tools
 from memory.demos import load_demos
 from models.structured import json_schema_for
 from prompts import template
@@ -41,7 +41,7 @@ def test_the_prefix_holds_every_demo_and_is_the_same_for_every_turn(ml_domain) -
     head = deps.plan_prefix
     assert isinstance(head[0], SystemMessage) and len(head) == 1 + 2 * len(demos)
     assert [_text(m) for m in head[1::2]] == [d["request"] for d in demos]
-    assert [json.loads(_text(m)) for m in head[2::2]] == [d["plan"] for d in demos]
+    assert [json.loads(_text(m)) for m in head[2::2]] == [compact_conditions(d["plan"]) for d in demos]
     a = plan_messages(deps, {"messages": [HumanMessage("a western")]}, "a western")
     b = plan_messages(deps, {"messages": [HumanMessage("hi"), AIMessage(REPLY), HumanMessage("no sequels")],
                              "profile": {"like": ["genres=Crime"]}, "critiques": ["nothing matched"]}, "no sequels")
