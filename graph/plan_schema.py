@@ -79,7 +79,8 @@ def parse_condition(text: str, schema: TableSchema) -> dict[str, Any] | None:
         return None
     if m.groupdict().get("ncol"):
         return {"col": m.group("ncol"), "op": m.group("nop"), "val": float(m.group("num"))}
-    return {"col": m.group("vcol"), "op": m.group("vop"), "val": m.group("val").strip()}
+    val = m.group("val").strip()
+    return {"col": m.group("vcol"), "op": m.group("vop"), "val": val} if val else None
 
 
 def plan_steps(plan: Any, schema: TableSchema) -> list[dict[str, Any]]:

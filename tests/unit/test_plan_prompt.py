@@ -16,7 +16,15 @@ from pydantic import ValidationError
 
 from graph.deps import AgentDeps
 from graph.nodes.plan import plan_messages
-from graph.plan_schema import MAX_CONDITIONS, MAX_LIKES, MAX_SEEDS, compact_conditions, plan_tools
+from graph.plan_schema import (
+    MAX_CONDITIONS,
+    MAX_LIKES,
+    MAX_SEEDS,
+    compact_conditions,
+    parse_condition,
+    plan_steps,
+    plan_tools,
+)
 from memory.demos import load_demos
 from models.structured import json_schema_for
 from prompts import template
@@ -111,6 +119,37 @@ def test_the_plan_schema_is_lean_for_the_planner_only(ml_domain) -> None:  # typ
             {"col": "year", "op": ">", "val": y} for y in (1990, 1991, 1992, 1993)]}]})
     [tool] = [t for t in plan_tools() if t.name == "filter"]  # other callers of the tool keep its own limit
     assert tool.make_args(ml_domain.schema).model_json_schema()["properties"]["where"]["maxItems"] > MAX_CONDITIONS
+
+
+def test_a_condition_is_one_short_string_that_code_expands(ml_domain) -> None:  # type: ignore[no-untyped-def]
+    schema = ml_domain.schema
+    model = _deps(ml_domain).plan_model
+    plan = model.model_validate_json(json.dumps({"steps": [{"tool": "filter", "where": [
+        "genres contains Comedy", "year >= 1990", {"col": "genres", "op": "not contains", "val": "Horror"}]}]}))
+    assert plan_steps(plan, schema) == [{"tool": "filter", "where": [
+        {"col": "genres", "op": "contains", "val": "Comedy"}, {"col": "year", "op": ">=", "val": 1990.0},
+        {"col": "genres", "op": "not contains", "val": "Horror"}]}]  # the object form (remote models) still reads
+    for bad in ("year >= nineties", "genres >= 3", "colour contains red", 'genres contains "x"', "genres contains "):
+        with pytest.raises(ValidationError):
+            model.model_validate({"steps": [{"tool": "filter", "where": [bad]}]})
+    assert parse_condition("year >= nineties", schema) is None
+    # what the grammar sees: column and operator names only, no group names, nothing from the catalog's values
+    js = json.dumps(json_schema_for(model, all_required=False))
+    [pattern] = {v["pattern"] for v in _walk(json_schema_for(model, all_required=False)) if "pattern" in v}
+    assert "?P<" not in pattern and "genres|tags" in pattern and "Comedy" not in js
+    # the demos show the planner the compact form
+    head = _deps(ml_domain).plan_prefix
+    shown = [json.loads(_text(m)) for m in head[2::2]]
+    conds = [c for p in shown for s in p.get("steps", []) if s["tool"] == "filter" for c in s["where"]]
+    assert conds and all(isinstance(c, str) for c in conds)
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        return [node, *[x for v in node.values() for x in _walk(v)]]
+    if isinstance(node, list):
+        return [x for v in node for x in _walk(v)]
+    return []
 
 
 class _Recorder:
