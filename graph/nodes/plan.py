@@ -29,11 +29,9 @@ def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessa
     earlier = user_texts(state.get("messages", []))[:-1][-deps.history_turns:]
     if earlier:  # the user's words only: repair keeps no title the user did not say, so replies would add nothing
         parts.append(template("plan_earlier").format(lines="\n".join(f"- {t[:300]}" for t in earlier)))
-    profile = state.get("profile") or {}
-    likes = [x.replace("=", ": ") for x in profile.get("like", [])[-8:]]
-    dislikes = [x.replace("=", ": ") for x in profile.get("dislike", [])[-8:]]
-    if likes or dislikes:
-        parts.append(template("plan_known_user").format(likes=", ".join(likes) or "-", dislikes=", ".join(dislikes) or "-"))
+    # no profile lines: code applies the stored likes and dislikes itself (repair's rank prefer / avoid and the
+    # disliked values), and a line that changes every turn sat before the request, so the server's cache lost
+    # everything after it (~20-40 prompt tokens a turn, ~1 s on 2 cores)
     for c in state.get("critiques", [])[-2:]:
         parts.append(template("plan_rejected").format(critique=c))
     parts.append(message if len(parts) == 0 else f"Request: {message}")
