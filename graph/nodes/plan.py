@@ -25,16 +25,15 @@ def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessa
     so far only grows, so consecutive turns of a thread share their prompt up to the new exchange."""
     # nearest mode: the chosen demos follow the prefix, most similar last (small models copy the nearest one)
     msgs: list[BaseMessage] = [*deps.plan_prefix, *demo_messages(list(reversed(state.get("demos", []))))]
-    parts = []
-    earlier = user_texts(state.get("messages", []))[:-1][-deps.history_turns:]
-    if earlier:  # the user's words only: repair keeps no title the user did not say, so replies would add nothing
-        parts.append(template("plan_earlier").format(lines="\n".join(f"- {t[:300]}" for t in earlier)))
-    # no profile lines: code applies the stored likes and dislikes itself (repair's rank prefer / avoid and the
-    # disliked values), and a line that changes every turn sat before the request, so the server's cache lost
-    # everything after it (~20-40 prompt tokens a turn, ~1 s on 2 cores)
-    for c in state.get("critiques", [])[-2:]:
+    earlier = [t[:300] for t in user_texts(state.get("messages", []))[:-1][-deps.history_turns:]]
+    # the user's words only (repair keeps no title the user did not say, so replies would add nothing), written so
+    # that each turn's text extends the last one's: "first\n\nFollow-up request: second\n\nFollow-up request: this";
+    # the server then re-reads only the new request (the first line is plain, as in the demonstrations). No
+    # profile lines: code applies the stored likes and dislikes (repair's rank prefer / avoid, disliked values).
+    said = [*earlier, message]
+    parts = [said[0], *(template("plan_followup").format(text=t) for t in said[1:])]
+    for c in state.get("critiques", [])[-2:]:  # a retry's critique goes last: it is new in this call only
         parts.append(template("plan_rejected").format(critique=c))
-    parts.append(message if len(parts) == 0 else f"Request: {message}")
     msgs.append(HumanMessage("\n\n".join(parts)))
     return msgs
 

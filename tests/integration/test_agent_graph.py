@@ -208,7 +208,7 @@ def test_thread_history_survives_reopening_sqlite(ml_domain_indexed, tmp_path: P
     st = reopened.ask("and again", "persist", "gil")
     texts = [m.content for m in st["messages"]]
     assert texts == ["hello", "Hi! What do you feel like watching?", "and again", "Sure."]
-    assert "the user said:\n- hello\n" in llm.log[-1][1]  # history reached the planner
+    assert "hello\n\nFollow-up request: and again" in llm.log[-1][1]  # history reached the planner
 
 
 def test_invented_title_in_reply_is_caught(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -55,6 +55,7 @@ def test_the_prefix_holds_every_demo_and_is_the_same_for_every_turn(ml_domain) -
                              "profile": {"like": ["genres=Crime"]}, "critiques": ["nothing matched"]}, "no sequels")
     assert a[:-1] == head and b[:-1] == head  # all of a turn's own content is in its one last message
     assert _text(a[-1]) == "a western"
+    assert "Crime" not in _text(b[-1]) and _text(b[-1]).endswith("nothing matched")  # no profile; critique last
 
 
 def test_consecutive_turns_share_the_prompt_up_to_the_new_exchange(ml_domain) -> None:  # type: ignore[no-untyped-def]
@@ -66,10 +67,10 @@ def test_consecutive_turns_share_the_prompt_up_to_the_new_exchange(ml_domain) ->
         msgs.append(HumanMessage(text))
         prompts.append(_text(plan_messages(deps, {"messages": list(msgs)}, text)[-1]))
         msgs.append(AIMessage(REPLY))
-    second, third = prompts[1], prompts[2]
-    shared = second.split("\n\nRequest:")[0]  # the conversation so far, as the second turn saw it
-    assert third.startswith(shared + "\n")
-    assert third.endswith("Request: from the 2000s")
+    first, second, third = prompts
+    assert first == said[0]  # plain, as in the demonstrations
+    assert second.startswith(first + "\n\n") and third.startswith(second + "\n\n")  # each extends the last
+    assert third.endswith(template("plan_followup").format(text="from the 2000s"))
 
 
 def test_the_planner_sees_the_users_earlier_words_not_the_replies(ml_domain) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +80,8 @@ def test_the_planner_sees_the_users_earlier_words_not_the_replies(ml_domain) -> 
     last = _text(plan_messages(deps, {"messages": msgs}, "request 4")[-1])
     assert "Heat" not in last and "genres" not in last  # repair keeps no title the user did not say
     kept = [f"request {i}" for i in range(4)][-deps.history_turns:]
-    assert last == template("plan_earlier").format(lines="\n".join(f"- {t}" for t in kept)) + "\n\nRequest: request 4"
+    follow = template("plan_followup")
+    assert last == "\n\n".join([kept[0], *(follow.format(text=t) for t in [*kept[1:], "request 4"])])
 
 
 def test_nearest_mode_puts_the_chosen_demos_after_the_head(ml_domain) -> None:  # type: ignore[no-untyped-def]
