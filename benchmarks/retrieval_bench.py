@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +51,56 @@ def dense_scores(path: str, item_texts: list[str], queries: list[Pair], progress
     return qv @ items.T, time.perf_counter() - t
 
 
-def backend_scores(spec: str, item_texts: list[str], queries: list[Pair]) -> tuple[np.ndarray, float, float]:
-    """spec "backend" or "backend@max_len" on the base encoder: (scores, seconds, item texts per second)."""
+def item_parts(row: Any, columns: list[str]) -> list[str]:
+    """The title, then one "column: value" per value of each attribute (the pieces of `item_text`)."""
+    out = [str(row["title"])]
+    for col in columns:
+        v = row.get(col)
+        if v is None or v == "" or (isinstance(v, float) and np.isnan(v)):
+            continue
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out += [f"{col.replace('_', ' ')}: {x}" for x in str(v).split("|") if x]
+    return out
+
+
+def compose(emb: Any, parts: list[list[str]], mode: str) -> np.ndarray:
+    """Field-wise item vectors, an experiment (not the index's method): each distinct piece is encoded once
+    (values repeat across a catalog, so the cost is about one title per item) and an item is the sum of its
+    pieces' vectors weighted by their word pieces, as mean pooling over the whole text weighs them.
+    "fields-title": the title weighs as much as all attribute pieces together."""
+    from scipy.sparse import csr_matrix
+
+    index: dict[str, int] = {}
+    cols: list[int] = []
+    starts = [0]
+    for item in parts:
+        cols += [index.setdefault(p, len(index)) for p in item]
+        starts.append(len(cols))
+    pieces = list(index)
+    vecs = emb.embed(pieces)
+    tok = emb._onnx_encoder().tokenizer if emb.backend != "torch" else emb.model.tokenizer
+    lengths = np.maximum([len(t) for t in tok(pieces, add_special_tokens=False)["input_ids"]], 1).astype(np.float32)
+    w = lengths[np.asarray(cols, dtype=np.int64)]
+    if mode == "fields-title":
+        for a, b in zip(starts[:-1], starts[1:], strict=True):
+            if b - a > 1:
+                w[a] = max(w[a], w[a + 1:b].sum())
+    m = csr_matrix((w, np.asarray(cols, dtype=np.int64), np.asarray(starts, dtype=np.int64)),
+                   shape=(len(parts), len(pieces)))
+    out = np.asarray(m @ vecs, dtype=np.float32)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def backend_scores(spec: str, item_texts: list[str], queries: list[Pair],
+                   item_parts: list[list[str]] | None = None) -> tuple[np.ndarray, float, float]:
+    """spec "backend", "backend@max_len" or "backend+fields" / "+fields-title" (field-wise item vectors, see
+    `compose`) on the base encoder: (scores, seconds, items per second)."""
     import os
 
     from models.embedder import Embedder
 
+    spec, _, fields = spec.partition("+")
     backend, _, length = spec.partition("@")
     old = os.environ.get("INTEREC_ENCODER_MAX_LEN")
     os.environ["INTEREC_ENCODER_MAX_LEN"] = length or "128"
@@ -63,7 +108,7 @@ def backend_scores(spec: str, item_texts: list[str], queries: list[Pair]) -> tup
         emb = Embedder(base_model_path(), backend=backend)
         emb.embed(["warm up"])
         t = time.perf_counter()
-        items = emb.embed(item_texts)
+        items = compose(emb, item_parts, fields) if fields and item_parts is not None else emb.embed(item_texts)
         rate = len(item_texts) / (time.perf_counter() - t)
         qv = emb.embed([q.query for q in queries])
         return qv @ items.T, time.perf_counter() - t, rate
@@ -85,7 +130,8 @@ def main() -> None:
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--backends", default="",
                     help="compare embedding backends of the base encoder instead, e.g. torch,onnx,onnx-int8@64 "
-                         "(@N: word pieces kept per text); the first is the reference")
+                         "(@N: word pieces kept per text; +fields: field-wise item vectors); the first is "
+                         "the reference")
     args = ap.parse_args()
     set_threads()
     domain = open_domain(args.domain, args.artifacts)
@@ -145,8 +191,12 @@ def compare_backends(args: argparse.Namespace, domain: object, gen: object, quer
 
     specs = [b for b in args.backends.split(",") if b]
     results, rates, seconds = {}, {}, {}
+    d = domain  # a models.domain.Domain
+    columns = d.config.items.attribute_columns  # type: ignore[attr-defined]
+    parts = ([item_parts(d.items.iloc[i], columns) for i in range(int(d.n_items))]  # type: ignore[attr-defined]
+             if any("+" in b for b in specs) else None)
     for spec in specs:
-        s, seconds[spec], rates[spec] = backend_scores(spec, gen.texts, queries)  # type: ignore[attr-defined]
+        s, seconds[spec], rates[spec] = backend_scores(spec, gen.texts, queries, parts)  # type: ignore[attr-defined]
         results[spec] = metrics_for(s, queries)
         print(f"{spec}: {rates[spec]:.0f} item texts/s (load {os.getloadavg()[0]:.1f})", flush=True)
     ref = specs[0]

@@ -68,8 +68,9 @@ def _filter_step(schema: TableSchema, max_conditions: int) -> Any:
     (obj,) = get_args(where)
     text = Annotated[str, Field(pattern=_plain_pattern(condition_regex(schema)), max_length=90)]
     cond: Any = Union[text, obj]  # noqa: UP007 - runtime union
-    return create_model("FilterStep", __base__=Args, tool=(Literal["filter"], ...),
-                        where=(Annotated[list[cond], Field(min_length=1, max_length=max_conditions)], ...))
+    fields: dict[str, Any] = {"tool": (Literal["filter"], ...),
+                              "where": (Annotated[list[cond], Field(min_length=1, max_length=max_conditions)], ...)}
+    return create_model("FilterStep", __base__=Args, **fields)
 
 
 def parse_condition(text: str, schema: TableSchema) -> dict[str, Any] | None:
