@@ -21,6 +21,7 @@ from graph.understand import Request
 from models.domain import Domain
 from models.resolver import normalise
 from models.vocabulary import key_of
+from tools.common import MIN_CONFIDENCE
 
 ORDER = {"store": 0, "lookup": 0, "sql": 0, "filter": 1, "match": 1, "retrieve": 2, "similar": 2, "rank": 3, "map": 4}
 TITLE_FIELDS = {"store": ["titles"], "lookup": ["titles"], "similar": ["titles"], "rank": ["prefer", "avoid"]}
@@ -91,6 +92,13 @@ def repair_plan(proposal: Proposal, reading: Reading, domain: Domain) -> Repaire
             step[fld] = kept
     out.like = [x for x in out.like if mentioned(x, said)]
     out.dislike = [x for x in out.dislike if mentioned(x, said)]
+    # similarity seeds the catalog has no item for (a category the user said, say) would fail the step, and the
+    # critic would send the plan back to the LLM for a second call: code drops them here
+    for step in [s for s in out.steps if s["tool"] == "similar"]:
+        unknown = [t for t in step.get("titles") or [] if domain.resolver.best(t, MIN_CONFIDENCE) is None]
+        if unknown:
+            out.notes.append(f"similar: dropped seed(s) that are no item in the catalog: {', '.join(unknown)}")
+            step["titles"] = [t for t in step["titles"] if t not in unknown]
     before = len(out.steps)
     out.steps = [s for s in out.steps if not (s["tool"] in ("store", "lookup", "similar") and not s.get("titles"))]
     if len(out.steps) < before:

@@ -334,3 +334,16 @@ def test_understood_request_needs_no_llm_and_says_what_is_missed(ml_domain_index
         assert it["title"] in reply(st)
     st = agent.ask("only Film-Noir ones", "t1", "alice")  # few 90s sci-fi comedy noirs: the reply says what is missed
     assert st["llm_calls"] == 0 and "not:" in reply(st)
+
+
+def test_a_similarity_seed_that_is_no_item_costs_no_second_plan(ml_domain_indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # the user said the words, so repair keeps them as "mentioned"; no movie is called that, so the similar step
+    # would fail and the critic would ask the LLM again (a 22 s look-up turn on the store, RESULTS "Eighth session")
+    plan = {"steps": [{"tool": "filter", "where": ["genres contains Comedy"]},
+                      {"tool": "similar", "titles": ["Zorblax Quintet"]}], "like": []}
+    llm = ScriptedLLM(plans=[plan, plan, plan])
+    agent = make(ml_domain_indexed, tmp_path, llm)
+    st = agent.ask("zorblax quintet kind of comedies please, the funny ones", "t", "u")
+    assert llm.count("plan") == 1 and st["attempts"] == 1 and not st.get("critiques")
+    assert any("no item in the catalog: Zorblax Quintet" in n for n in st["plan_notes"])
+    assert st["items"]
