@@ -148,7 +148,6 @@ def test_another_users_profile_never_reaches_prompts_or_replies(hostile_domain: 
         assert "Portal Quest" not in reply_of(st) and "Star Racer" not in reply_of(st)
     for _, prompt in bob_llm.log:  # what the model could have leaked: nothing of alice's is ever in front of it
         assert "Portal Quest" not in prompt and "Star Racer" not in prompt and "I love Portal" not in prompt
-        assert "Portal" not in prompt  # no profile line reaches the planner (code applies profiles)
     assert agent.deps.profiles.get("bob", "shop") == {"like": [], "dislike": [], "expect": []}
     assert agent.deps.profiles.get("alice", "shop") == alice
     # bob cannot continue alice's thread either (see test_reliability_isolation for the API)
