@@ -51,17 +51,12 @@ def dense_scores(path: str, item_texts: list[str], queries: list[Pair], progress
     return qv @ items.T, time.perf_counter() - t
 
 
-def item_parts(row: Any, columns: list[str]) -> list[str]:
+def item_parts(row: Any, cfg: Any) -> list[str]:
     """The title, then one "column: value" per value of each attribute (the pieces of `item_text`)."""
-    out = [str(row["title"])]
-    for col in columns:
-        v = row.get(col)
-        if v is None or v == "" or (isinstance(v, float) and np.isnan(v)):
-            continue
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        out += [f"{col.replace('_', ' ')}: {x}" for x in str(v).split("|") if x]
-    return out
+    from models.catalog import LIST_SEP, attribute_cells
+
+    return [str(row["title"])] + [f"{name}: {x}" for name, text in attribute_cells(row, cfg)
+                                  for x in text.split(LIST_SEP) if x]
 
 
 def compose(emb: Any, parts: list[list[str]], mode: str) -> np.ndarray:
@@ -192,8 +187,7 @@ def compare_backends(args: argparse.Namespace, domain: object, gen: object, quer
     specs = [b for b in args.backends.split(",") if b]
     results, rates, seconds = {}, {}, {}
     d = domain  # a models.domain.Domain
-    columns = d.config.items.attribute_columns  # type: ignore[attr-defined]
-    parts = ([item_parts(d.items.iloc[i], columns) for i in range(int(d.n_items))]  # type: ignore[attr-defined]
+    parts = ([item_parts(d.items.iloc[i], d.config) for i in range(int(d.n_items))]  # type: ignore[attr-defined]
              if any("+" in b for b in specs) else None)
     for spec in specs:
         s, seconds[spec], rates[spec] = backend_scores(spec, gen.texts, queries, parts)  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import Field, create_model
 
 from models.table_schema import TableSchema
+from tools.catalog_tools import filter_columns
 from tools.registry import Args, ToolSpec
 from tools.toolbox import all_tools, get_tool
 
@@ -33,19 +34,12 @@ NUM_OPS = ("<=", ">=", "!=", "=", "<", ">")  # two-character operators first: th
 VAL_OPS = ("not contains", "contains", "!=", "=")
 
 
-def _columns(schema: TableSchema) -> tuple[list[str], list[str]]:
-    """Numeric and other columns a condition may name (the filter tool's own split)."""
-    numeric = [c.name for c in schema.columns if c.kind == "number" and c.name != "title"]
-    other = [c.name for c in schema.columns if c.kind != "number" and c.name != "title"]
-    return numeric, other
-
-
 def condition_regex(schema: TableSchema) -> str:
     """One condition as one string, "<column> <op> <value>": ~5 generated tokens where the object form
     {"col":..,"op":..,"val":..} costs ~13, at ~0.12 s a token on 2 cores. Columns and operators are
     alternations of the real names (the grammar grows with the columns, never with the values); numeric
     columns take a plain number, the others a short text without quotes."""
-    numeric, other = _columns(schema)
+    numeric, other = filter_columns(schema)
     alts = []
     if numeric:
         alts.append(f"(?P<ncol>{'|'.join(map(re.escape, numeric))}) (?P<nop>{'|'.join(NUM_OPS)}) "

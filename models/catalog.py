@@ -338,15 +338,20 @@ def popularity(inter: Interactions, n_items: int) -> np.ndarray:
     return np.bincount(train["iid"].to_numpy(), minlength=n_items).astype(np.int64)
 
 
-def item_text(row: pd.Series, cfg: DomainConfig) -> str:
-    """One compact text per item for the embedding index: title first, then attributes by name."""
-    parts = [str(row["title"])]
+def attribute_cells(row: pd.Series, cfg: DomainConfig) -> list[tuple[str, str]]:
+    """An item's non-empty attributes as (readable column name, cell text); list cells keep LIST_SEP."""
+    out = []
     for col in cfg.items.attribute_columns:
         v = row.get(col)
         if v is None or v == "" or (isinstance(v, float) and np.isnan(v)):
             continue
         if isinstance(v, float) and v.is_integer():
             v = int(v)
-        text = str(v).replace(LIST_SEP, ", ")
-        parts.append(f"{col.replace('_', ' ')}: {text}")
+        out.append((col.replace("_", " "), str(v)))
+    return out
+
+
+def item_text(row: pd.Series, cfg: DomainConfig) -> str:
+    """One compact text per item for the embedding index: title first, then attributes by name."""
+    parts = [str(row["title"])] + [f"{name}: {text.replace(LIST_SEP, ', ')}" for name, text in attribute_cells(row, cfg)]
     return ". ".join(parts)[:1000]

@@ -62,11 +62,17 @@ def run_sql(ctx: ToolContext, bus: Bus, args: SqlArgs) -> str:
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "contains", "not contains"]
 
 
+def filter_columns(schema: TableSchema) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns a condition may name: numeric ones (compared as numbers) and the others (as text)."""
+    numeric = tuple(c.name for c in schema.columns if c.kind == "number" and c.name != "title")
+    other = tuple(c.name for c in schema.columns if c.kind != "number" and c.name != "title")
+    return numeric, other
+
+
 def make_filter_args(schema: TableSchema) -> type[Args]:
     """Typed conditions: numbers are numbers (no "$15" strings), values are strings; the columns are enums
     (the schema grows with the number of columns, never with the number of values)."""
-    numeric = tuple(c.name for c in schema.columns if c.kind == "number" and c.name != "title")
-    other = tuple(c.name for c in schema.columns if c.kind != "number" and c.name != "title")
+    numeric, other = filter_columns(schema)
 
     class NumCond(Args):
         col: Literal[numeric]  # type: ignore[valid-type]
