@@ -1,8 +1,11 @@
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
+from models import sasrec_net
 from models.recdata import from_user_sequences
-from models.sasrec import SASRec, SASRecConfig, training_windows
+from models.sasrec import SASRec, SASRecConfig, SASRecNet, training_windows
 
 FAST = SASRecConfig(max_len=8, hidden=32, blocks=2, heads=2, dropout=0.1, lr=5e-3, batch_size=32,
                     max_epochs=40, patience=40, seed=1, device="cpu", threads=1)
@@ -45,6 +48,32 @@ def test_learns_chain_pattern_and_reloads_identically(tmp_path):
     assert np.allclose(batch[0, cands], model.score(hist, cands), atol=1e-5)
     assert not batch[1].any()  # empty history scores 0
     assert again.meta["config"]["max_len"] == 8
+
+
+def test_sliced_softmax_head_gives_the_one_shot_gradient(monkeypatch):
+    monkeypatch.setattr(sasrec_net, "HEAD_CHUNK", 7)  # slices that do not divide the positions evenly
+    torch.manual_seed(0)
+    net = SASRecNet(40, FAST)
+    seq = torch.randint(1, 41, (5, 8))
+    target = torch.randint(0, 40, (5 * 8,))
+
+    def grads(fn):
+        net.zero_grad(set_to_none=True)
+        loss = fn(net(seq).reshape(-1, FAST.hidden))
+        return loss, {k: p.grad.clone() for k, p in net.named_parameters() if p.grad is not None}
+
+    def one_shot(h):
+        loss = F.cross_entropy(h @ net.item_weights().T, target)
+        loss.backward()
+        return float(loss)
+
+    net.eval()  # no dropout: both passes see the same activations
+    want_loss, want = grads(one_shot)
+    got_loss, got = grads(lambda h: sasrec_net.full_softmax_backward(net, h, target))
+    assert got_loss == pytest.approx(want_loss, rel=1e-5)
+    assert want.keys() == got.keys()
+    for k in want:
+        assert torch.allclose(got[k], want[k], atol=1e-6), k
 
 
 def test_sampled_softmax_learns_the_same_pattern():
