@@ -24,8 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from graph.agent import make_deps  # noqa: E402
-from graph.nodes.plan import plan_messages, turn_plan_model  # noqa: E402
-from graph.understand import read_conversation  # noqa: E402
+from graph.nodes.plan import plan_messages  # noqa: E402
 from models.build import load_domain  # noqa: E402
 from models.llm_factory import get_chat_model  # noqa: E402
 from models.structured import CallCounter, json_schema_for, structured_call  # noqa: E402
@@ -55,12 +54,10 @@ def measure(domain_path: str, k: int, every_turn: bool = False) -> dict[str, Any
     for text in _requests(domain.name, k, every_turn):
         state: dict[str, Any] = {"messages": [], "demos": deps.demos.select(text, deps.n_demos) if deps.demos else []}
         msgs = plan_messages(deps, state, text)  # type: ignore[arg-type]
-        model = turn_plan_model(deps, [text], read_conversation(deps.reader, [text])[0])
         counter = CallCounter()
         t = time.perf_counter()
         try:
-            plan = structured_call(deps.llm, model, msgs, name="plan", config={"callbacks": [counter]},
-                                   parse_as=deps.plan_model)
+            plan = structured_call(deps.llm, deps.plan_model, msgs, name="plan", config={"callbacks": [counter]})
             ok, raw = True, plan.model_dump_json(exclude_defaults=True)
         except Exception as e:  # noqa: BLE001 - a failed call is a row too
             ok, raw = False, ""

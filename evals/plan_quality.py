@@ -14,7 +14,7 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 
 from graph.deps import AgentDeps
-from graph.nodes.plan import plan_messages, turn_plan_model
+from graph.nodes.plan import plan_messages
 from graph.plan_schema import plan_steps
 from graph.state import State
 from graph.understand import read_conversation
@@ -67,11 +67,9 @@ def evaluate_plans(deps: AgentDeps, requests: list[dict[str, str]]) -> PlanQuali
         state: State = {"messages": [HumanMessage(text)], "profile": {},
                         "demos": deps.demos.select(text, deps.n_demos) if deps.demos else []}
         q.n += 1
-        hints, ages = read_conversation(deps.reader, [text])
         t = time.perf_counter()
         try:
-            raw = structured_call(deps.llm, turn_plan_model(deps, [text], hints), plan_messages(deps, state, text),
-                                  name="plan", parse_as=deps.plan_model)
+            raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, text), name="plan")
         except LLMOutputError as e:
             q.seconds.append(time.perf_counter() - t)
             q.rows.append({"request": text, "family": family, "valid": False, "error": str(e)[:200]})
@@ -79,6 +77,7 @@ def evaluate_plans(deps: AgentDeps, requests: list[dict[str, str]]) -> PlanQuali
         q.seconds.append(time.perf_counter() - t)
         q.valid += 1
         raw_steps = plan_steps(raw, deps.domain.schema)
+        hints, ages = read_conversation(deps.reader, [text])
         fixed = repair_plan(Proposal(raw_steps, raw.reply, raw.like, raw.dislike),
                             Reading(hints, ages, [text], {}, text), deps.domain)
         ok_raw, ok_fixed = family_ok(family, raw_steps), family_ok(family, fixed.steps)

@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from graph.plan_schema import Said, compact_conditions, make_plan_model, plan_tools
+from graph.plan_schema import compact_conditions, make_plan_model, plan_tools
 from graph.understand import Reader
 from memory.demos import DemoStore, load_demos
 from memory.profile import ProfileStore
@@ -59,7 +59,6 @@ class AgentDeps:
     writer: str = field(default_factory=lambda: os.environ.get("INTEREC_REPLY_WRITER", "template"))
     warming: threading.Thread | None = field(default=None, repr=False)  # the prefix warm-up, while it runs
     _shared: dict[str, Any] = field(default_factory=dict, repr=False)
-    _plan_models: dict[Said, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.demo_mode not in DEMO_MODES:
@@ -83,15 +82,6 @@ class AgentDeps:
     @cached_property
     def plan_model(self) -> Any:
         return make_plan_model(self.domain.schema)
-
-    def plan_model_for(self, said: Said) -> Any:
-        """The plan type for one turn (see graph.plan_schema.Said), built once per distinct `said`."""
-        models = self._plan_models
-        if said not in models:
-            if len(models) > 256:
-                models.clear()
-            models[said] = make_plan_model(self.domain.schema, said)
-        return models[said]
 
     @cached_property
     def plan_prefix(self) -> list[BaseMessage]:

@@ -7,7 +7,6 @@ names are enums of the registered tools. Lean on purpose: every field costs the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import Field, create_model
@@ -51,48 +50,17 @@ def condition_regex(schema: TableSchema) -> str:
     return "^(" + "|".join(alts) + ")$"
 
 
-@dataclass(frozen=True)
-class Said:
-    """What one turn's numeric conditions may hold. Repair keeps no number the user did not write, and code's
-    own reading of a column over the plan's, so a grammar that cannot write them saves the small model's
-    tokens (~0.12 s each on 2 cores) and changes no answer."""
-
-    numbers: tuple[str, ...] = ()  # plain numbers the user wrote
-    skip: frozenset[str] = frozenset()  # numeric columns code read a range for (its reading wins)
-
-
-def turn_condition_pattern(schema: TableSchema, said: Said) -> str:
-    """The condition pattern for one turn: a numeric column takes only the numbers said that lie inside
-    its range in the catalog (no year is 6), and none where code read a range; text values as always.
-    Narrowing titles and values to the user's words too was tried: the 1.5B model then filled its lists
-    with repeats ("genres contains The" three times), and the bigger grammar made every token slower."""
-    numeric, other = filter_columns(schema)
-    alts = []
-    ops = "(" + "|".join(NUM_OPS) + ")"
-    for col in numeric:
-        meta = schema.get(col)
-        lo, hi = (meta.min, meta.max) if meta is not None else (None, None)
-        nums = [n for n in said.numbers if (lo is None or float(n) >= lo) and (hi is None or float(n) <= hi)]
-        if col not in said.skip and nums:
-            numbers = "|".join(n.replace(".", "\\.") for n in nums)
-            alts.append(f"{re.escape(col)} {ops} ({numbers})")
-    if other:
-        alts.append(f"({'|'.join(map(re.escape, other))}) ({'|'.join(VAL_OPS)}) " + r'[^"\\]{1,60}')
-    return "^(" + "|".join(alts) + ")$" if alts else "^$"
-
-
 def _plain_pattern(regex: str) -> str:
     """The JSON-schema pattern: the same regex without group names (grammar converters do not read them)."""
     return re.sub(r"\(\?P<\w+>", "(", regex)
 
 
-def _filter_step(schema: TableSchema, max_conditions: int, said: Said | None = None) -> Any:
+def _filter_step(schema: TableSchema, max_conditions: int) -> Any:
     """The planner's filter step: a condition is a compact string or, for callers that write objects (remote
     models, fakes), the tool's typed object; `plan_steps` turns strings into objects."""
     where = get_tool("filter").make_args(schema).model_fields["where"].annotation
     (obj,) = get_args(where)
-    pattern = _plain_pattern(condition_regex(schema)) if said is None else turn_condition_pattern(schema, said)
-    text = Annotated[str, Field(pattern=pattern, max_length=90)]
+    text = Annotated[str, Field(pattern=_plain_pattern(condition_regex(schema)), max_length=90)]
     cond: Any = Union[text, obj]  # noqa: UP007 - runtime union
     fields: dict[str, Any] = {"tool": (Literal["filter"], ...),
                               "where": (Annotated[list[cond], Field(min_length=1, max_length=max_conditions)], ...)}
@@ -134,15 +102,10 @@ def compact_conditions(plan: dict[str, Any]) -> dict[str, Any]:
     return {**plan, "steps": steps}
 
 
-def make_plan_model(schema: TableSchema, said: Said | None = None) -> type[Args]:
-    """The plan's type; `said` narrows its numeric conditions to one turn (the grammar the server enforces)."""
-    variants = []
-    for t in plan_tools():
-        if t.name == "filter" and said is not None and turn_condition_pattern(schema, said) == "^$":
-            continue  # no condition could be written
-        variants.append(_filter_step(schema, MAX_CONDITIONS, said) if t.name == "filter"
-                        else t.step_model(schema, PLAN_MAX_ITEMS.get(t.name)))
-    step_type: Any = Union[tuple(variants)] if len(variants) > 1 else variants[0]  # noqa: UP007 - runtime union
+def make_plan_model(schema: TableSchema) -> type[Args]:
+    variants = tuple(_filter_step(schema, MAX_CONDITIONS) if t.name == "filter"
+                     else t.step_model(schema, PLAN_MAX_ITEMS.get(t.name)) for t in plan_tools())
+    step_type: Any = Union[variants] if len(variants) > 1 else variants[0]  # noqa: UP007 - runtime union
     fields: dict[str, Any] = {
         "reply": (Annotated[str | None, Field(max_length=400, description="direct answer when no tool is needed")], None),
         "steps": (Annotated[list[step_type], Field(max_length=MAX_STEPS)], ...),
@@ -150,3 +113,4 @@ def make_plan_model(schema: TableSchema, said: Said | None = None) -> type[Args]
         "dislike": (Annotated[list[Annotated[str, Field(max_length=80)]], Field(max_length=MAX_LIKES)], []),
     }
     return create_model("Plan", __base__=Args, **fields)
+

@@ -192,7 +192,7 @@ def _llm_conditions(out: Repaired, req: Request, domain: Domain, said: str) -> t
                 except ValueError:
                     out.notes.append(f"dropped condition with no number: {col} {op} {val}")
                     continue
-                if f"{x:g}" not in stated_numbers(said):  # small models add plausible numbers nobody said
+                if f"{x:g}" not in said.split():  # small models add plausible numbers nobody said
                     out.notes.append(f"dropped condition the user did not state: {col} {op} {val}")
                     continue
                 lo = x if op in (">", ">=", "=") else None
@@ -216,22 +216,11 @@ def _llm_conditions(out: Repaired, req: Request, domain: Domain, said: str) -> t
     return want, avoid, spans
 
 
-def said_key(conversation: list[str]) -> str:
-    """The conversation as one folded string: what an LLM condition must be grounded in."""
-    return " ".join(key_of(t) for t in conversation)
-
-
-def stated_numbers(said: str) -> tuple[str, ...]:
-    """The plain numbers among the folded words ("1990", "15", "4.5"), in the form a plan may write them."""
-    return tuple(dict.fromkeys(w for w in said.split() if re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,4})?", w)
-                               and f"{float(w):g}" == w))
-
-
 def _apply_conditions(out: Repaired, req: Request, ages: dict[str, int], domain: Domain,
                       profile: dict[str, list[str]], conversation: list[str]) -> None:
     """One soft match step from what the user said (code's reading first), the LLM's grounded extras and
     the profile's dislikes; it replaces any hard filter the LLM wrote."""
-    said = said_key(conversation)
+    said = " ".join(key_of(t) for t in conversation)
     llm_want, llm_avoid, llm_spans = _llm_conditions(out, req, domain, said)
     want: list[dict[str, Any]] = [{"col": c, "val": v, "age": ages.get(f"+{c}={v}", 0),
                                    "inferred": (c, v) in req.inferred, "strong": (c, v) in req.strong}

@@ -146,12 +146,8 @@ def structured_call(
     *,
     name: str | None = None,
     config: RunnableConfig | None = None,
-    parse_as: type[T] | None = None,
 ) -> T:
-    """Ask `llm` for one `schema` object. Raises LLMUnavailable, LLMConfigError or LLMOutputError.
-
-    `parse_as`: a wider type to read the answer with, when `schema` is a per-call narrowing that a server
-    may not enforce (an output the narrowing forbids is then still read, and code cleans it up)."""
+    """Ask `llm` for one `schema` object. Raises LLMUnavailable, LLMConfigError or LLMOutputError."""
     runnable, structured = _prepare(llm, schema, name)
     try:
         out = runnable.invoke(messages, config=config)
@@ -162,7 +158,7 @@ def structured_call(
         if err is None:
             raise
         raise err from exc
-    return _finish(parse_as or schema, out, structured)
+    return _finish(schema, out, structured)
 
 
 async def astructured_call(
@@ -172,7 +168,6 @@ async def astructured_call(
     *,
     name: str | None = None,
     config: RunnableConfig | None = None,
-    parse_as: type[T] | None = None,
 ) -> T:
     """Async twin of structured_call."""
     runnable, structured = _prepare(llm, schema, name)
@@ -185,7 +180,7 @@ async def astructured_call(
         if err is None:
             raise
         raise err from exc
-    return _finish(parse_as or schema, out, structured)
+    return _finish(schema, out, structured)
 
 
 class CallCounter(BaseCallbackHandler):

@@ -10,10 +10,10 @@ from langchain_core.runnables import RunnableConfig
 from graph.deps import AgentDeps, demo_messages
 from graph.guard import guard_reply
 from graph.nodes.common import emit, last_user_text, user_texts
-from graph.plan_schema import Said, plan_steps
+from graph.plan_schema import plan_steps
 from graph.state import Plan, State
 from graph.understand import Request, read_conversation
-from graph.validate import Proposal, Reading, Repaired, repair_plan, said_key, stated_numbers
+from graph.validate import Proposal, Reading, Repaired, repair_plan
 from models.llm import LLMConfigError, LLMOutputError, LLMUnavailable
 from prompts import template
 
@@ -36,13 +36,6 @@ def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessa
         parts.append(template("plan_rejected").format(critique=c))
     msgs.append(HumanMessage("\n\n".join(parts)))
     return msgs
-
-
-def turn_plan_model(deps: AgentDeps, texts: list[str], req: Request) -> Any:
-    """The type this turn's plan call fills (the grammar the server enforces): numeric conditions hold only
-    numbers the user wrote, on columns code read no range for. Parse the answer with `deps.plan_model`, the
-    wide type, so an answer from a server that does not enforce the grammar is still read (and repaired)."""
-    return deps.plan_model_for(Said(stated_numbers(said_key(texts)), frozenset(r.col for r in req.ranges)))
 
 
 def understood(req: Request) -> bool:
@@ -112,8 +105,7 @@ def make_plan(deps: AgentDeps) -> Any:
         calls = state.get("llm_calls", 0) + 1
         down = ""
         try:
-            raw = structured_call(deps.llm, turn_plan_model(deps, texts, hints), plan_messages(deps, state, message),
-                                  name="plan", parse_as=deps.plan_model,
+            raw = structured_call(deps.llm, deps.plan_model, plan_messages(deps, state, message), name="plan",
                                   config={"tags": ["nostream", "plan"], "run_name": "plan_llm"})
         except LLMOutputError as e:  # code's own reading still makes a plan: no second LLM call for a bad one
             raw, note = None, f"the LLM's plan was not valid ({str(e)[:120]}): planned from code's reading"

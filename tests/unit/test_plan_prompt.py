@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from graph.deps import AgentDeps
-from graph.nodes.plan import plan_messages, turn_plan_model
+from graph.nodes.plan import plan_messages
 from graph.plan_schema import (
     MAX_CONDITIONS,
     MAX_LIKES,
@@ -144,40 +144,6 @@ def test_a_condition_is_one_short_string_that_code_expands(ml_domain) -> None:  
     shown = [json.loads(_text(m)) for m in head[2::2]]
     conds = [c for p in shown for s in p.get("steps", []) if s["tool"] == "filter" for c in s["where"]]
     assert conds and all(isinstance(c, str) for c in conds)
-
-
-def test_a_turn_plan_can_only_write_numbers_the_user_wrote(ml_domain) -> None:  # type: ignore[no-untyped-def]
-    """Repair drops a numeric condition whose number nobody said, so the turn's grammar cannot write one: the
-    small model's habitual "year >= 1990" no longer costs generated tokens."""
-    from graph.understand import read_conversation
-
-    deps = _deps(ml_domain, use_models=False)
-
-    def model_for(*texts: str) -> Any:
-        return turn_plan_model(deps, list(texts), read_conversation(deps.reader, list(texts))[0])
-
-    def ok(model: Any, cond: str) -> bool:
-        try:
-            model.model_validate({"steps": [{"tool": "filter", "where": [cond]}]})
-        except ValidationError:
-            return False
-        return True
-
-    quiet = model_for("a slow, creepy kind of horror")
-    assert not ok(quiet, "year >= 1990") and ok(quiet, "genres contains Horror")
-    kids = model_for("need a movie for family night, kids are 6 and 9")
-    assert not ok(kids, "year >= 6") and ok(kids, "popularity >= 6")  # no year is 6: outside the column's range
-    [pattern] = {v["pattern"] for v in _walk(json_schema_for(quiet, all_required=False))
-                 if "pattern" in v and "contains" in v["pattern"]}
-    assert "year" not in pattern and "genres" in pattern  # no numeric column in the string form
-    # a number said in an earlier turn may be written; others still may not
-    said = model_for("popularity over 100 please", "and more of a comedy")
-    assert ok(said, "popularity > 100") and not ok(said, "popularity > 50") and not ok(said, "year >= 1990")
-    # a column code read a range for is left to code's reading
-    assert not ok(model_for("comedies from 1995"), "year >= 1995")
-    assert model_for("a slow, creepy kind of horror") is quiet  # built once per (numbers, columns)
-    # the full type (numbers free) still reads any number, for callers without a conversation
-    assert ok(deps.plan_model, "year >= 1990")
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:
