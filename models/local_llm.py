@@ -239,7 +239,7 @@ def slot_cache(name: str, action: str) -> int:
     if moved:
         try:
             if action == "restore":
-                os.utime(info.slots / name)  # used: the last file pruning would remove
+                os.utime(info.slots / name)  # just used: pruning keeps the most recently used
             else:
                 prune_slots(info.slots, name.split("-", 1)[0], keep=SLOTS_KEPT)
         except OSError as exc:
