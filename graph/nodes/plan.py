@@ -20,12 +20,21 @@ from prompts import template
 RELAX = "Nothing matched all conditions"
 
 
+def history_window(earlier: list[str], h: int) -> list[str]:
+    """The earlier messages the planner sees: h to 2h - 1 of the latest. The window's start moves h messages at
+    a time, not one per turn, so for h turns in a row the text only grows and the server re-reads just the new
+    request; a window sliding every turn changed the text's first line, and the whole history was read again."""
+    if h <= 0:
+        return []
+    return earlier[max(0, (len(earlier) // h - 1) * h):]
+
+
 def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessage]:
     """The stable prefix first (the server caches it), then this turn's content, oldest first: the conversation
     so far only grows, so consecutive turns of a thread share their prompt up to the new exchange."""
     # nearest mode: the chosen demos follow the prefix, most similar last (small models copy the nearest one)
     msgs: list[BaseMessage] = [*deps.plan_prefix, *demo_messages(list(reversed(state.get("demos", []))))]
-    earlier = [t[:300] for t in user_texts(state.get("messages", []))[:-1][-deps.history_turns:]]
+    earlier = [t[:300] for t in history_window(user_texts(state.get("messages", []))[:-1], deps.history_turns)]
     # the user's words only (repair keeps no title the user did not say, so replies would add nothing), written so
     # that each turn's text extends the last one's: "first\n\nFollow-up request: second\n\nFollow-up request: this";
     # the server then re-reads only the new request (the first line is plain, as in the demonstrations). No
