@@ -44,7 +44,7 @@ class AgentDeps:
     demos: DemoStore | None = None
     critic: str = "rules"  # rules | llm (an extra LLM call that reviews each attempt)
     max_attempts: int = 3
-    history_turns: int = 3  # the planner sees 3-5 earlier user messages (see plan.history_window); never replies
+    history_turns: int = 3  # the planner sees h - 1 or h earlier user messages (plan.history_window); never replies
     n_demos: int = 3
     # where the planner's worked examples go. "prefix": every demo the domain supports, after the system prompt,
     # the same each call, so the server's prompt cache keeps them (a local model re-reads only the turn's own

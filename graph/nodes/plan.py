@@ -21,12 +21,15 @@ RELAX = "Nothing matched all conditions"
 
 
 def history_window(earlier: list[str], h: int) -> list[str]:
-    """The earlier messages the planner sees: h to 2h - 1 of the latest. The window's start moves h messages at
-    a time, not one per turn, so for h turns in a row the text only grows and the server re-reads just the new
-    request; a window sliding every turn changed the text's first line, and the whole history was read again."""
+    """The earlier messages the planner sees: the last h - 1 or h. The window's start moves h - 1 messages at a
+    time, not one per turn, so between moves the text only grows and the server re-reads just the new request.
+    A window sliding every turn changed the text's first line from the fifth turn on, and the whole history was
+    read again each turn. (Showing up to 2h - 1 messages instead made the small model restate more of them.)"""
     if h <= 0:
         return []
-    return earlier[max(0, (len(earlier) // h - 1) * h):]
+    step = max(1, h - 1)
+    start = -(-max(0, len(earlier) - h) // step) * step
+    return earlier[start:]
 
 
 def plan_messages(deps: AgentDeps, state: State, message: str) -> list[BaseMessage]:
