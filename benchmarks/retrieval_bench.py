@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rec_common import open_domain, set_threads, table, write_json  # noqa: E402
 
 from models.bm25 import BM25  # noqa: E402
+from models.catalog import LIST_SEP, attribute_cells  # noqa: E402
 from models.emb_pairs import QUERY_TYPES, Pair, generator_for_domain  # noqa: E402
 from models.metrics import target_ranks  # noqa: E402
 from models.reclm_emb import base_model_path, encode, load_encoder  # noqa: E402
@@ -53,8 +54,6 @@ def dense_scores(path: str, item_texts: list[str], queries: list[Pair], progress
 
 def item_parts(row: Any, cfg: Any) -> list[str]:
     """The title, then one "column: value" per value of each attribute (the pieces of `item_text`)."""
-    from models.catalog import LIST_SEP, attribute_cells
-
     return [str(row["title"])] + [f"{name}: {x}" for name, text in attribute_cells(row, cfg)
                                   for x in text.split(LIST_SEP) if x]
 
